@@ -1,0 +1,113 @@
+//! Byte I/O for JavaScript: the natives behind `console` and `Javy.IO`.
+
+use crate::host::Host;
+use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Value};
+use std::cell::RefCell;
+use std::io;
+use std::rc::Rc;
+
+/// stdout is flushed once this much is buffered. Large enough that a program
+/// printing many short lines makes few host calls, small enough not to
+/// matter for memory.
+const STDOUT_BUFFER_LIMIT: usize = 64 * 1024;
+
+/// The three standard streams with a buffered stdout.
+pub(crate) struct Stdio {
+    host: Rc<dyn Host>,
+    stdout: RefCell<Vec<u8>>,
+}
+
+impl Stdio {
+    pub(crate) fn new(host: Rc<dyn Host>) -> Self {
+        Stdio { host, stdout: RefCell::new(Vec::new()) }
+    }
+
+    pub(crate) fn host(&self) -> Rc<dyn Host> {
+        self.host.clone()
+    }
+
+    pub(crate) fn flush(&self) -> io::Result<()> {
+        let pending = std::mem::take(&mut *self.stdout.borrow_mut());
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.host.write_stdout(&pending)
+    }
+
+    /// Writes to fd 1 (buffered) or fd 2 (after flushing fd 1).
+    pub(crate) fn write(&self, fd: i32, bytes: &[u8]) -> io::Result<()> {
+        match fd {
+            1 => {
+                let full = {
+                    let mut buf = self.stdout.borrow_mut();
+                    buf.extend_from_slice(bytes);
+                    buf.len() >= STDOUT_BUFFER_LIMIT
+                };
+                if full { self.flush() } else { Ok(()) }
+            }
+            2 => {
+                self.flush()?;
+                self.host.write_stderr(bytes)
+            }
+            _ => Err(io::Error::new(io::ErrorKind::InvalidInput, "bad file descriptor")),
+        }
+    }
+
+    fn read(&self, fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+        if fd != 0 {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad file descriptor"));
+        }
+        // An interactive reader should see what was printed before it asks.
+        self.flush()?;
+        self.host.read_stdin(buf)
+    }
+}
+
+/// Defines `native.write(fd, stringOrBytes)` and
+/// `native.read(fd, arrayBuffer, offset, length)`.
+pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Stdio>) -> rquickjs::Result<()> {
+    let io = stdio.clone();
+    native.set(
+        "write",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, fd: i32, data: Value<'js>| -> rquickjs::Result<usize> {
+            if fd != 1 && fd != 2 {
+                return Err(Exception::throw_message(&ctx, &format!("writeSync: fd {fd} is not writable (use 1 for stdout, 2 for stderr)")));
+            }
+            let written = if let Some(s) = data.as_string() {
+                let text = s.to_string()?;
+                io.write(fd, text.as_bytes()).map(|_| text.len())
+            } else if let Some(bytes) = data.as_object().and_then(|o| o.as_typed_array::<u8>()) {
+                let raw = bytes.as_raw().ok_or_else(|| Exception::throw_type(&ctx, "writeSync: the array's buffer is detached"))?;
+                // SAFETY: the typed array is alive for this call and nothing
+                // else runs while we copy from it.
+                let slice = unsafe { raw.as_ref() };
+                io.write(fd, slice).map(|_| slice.len())
+            } else {
+                return Err(Exception::throw_type(&ctx, "write: data must be a string or a Uint8Array"));
+            };
+            written.map_err(|e| Exception::throw_message(&ctx, &format!("write to fd {fd} failed: {e}")))
+        }),
+    )?;
+
+    let io = stdio.clone();
+    native.set(
+        "read",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, fd: i32, buffer: ArrayBuffer<'js>, offset: usize, length: usize| -> rquickjs::Result<usize> {
+                if fd != 0 {
+                    return Err(Exception::throw_message(&ctx, &format!("readSync: fd {fd} is not readable (use 0 for stdin)")));
+                }
+                let raw = buffer.as_raw().ok_or_else(|| Exception::throw_type(&ctx, "readSync: the array's buffer is detached"))?;
+                // SAFETY: the buffer is alive for this call; offset and length
+                // come from a Uint8Array over it, so they lie within it.
+                let all = unsafe { &mut *raw.as_ptr() };
+                let target = all
+                    .get_mut(offset..offset.saturating_add(length))
+                    .ok_or_else(|| Exception::throw_range(&ctx, "readSync: range outside the buffer"))?;
+                io.read(fd, target).map_err(|e| Exception::throw_message(&ctx, &format!("read from fd {fd} failed: {e}")))
+            },
+        ),
+    )?;
+    Ok(())
+}

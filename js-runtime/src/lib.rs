@@ -1,0 +1,153 @@
+//! The JavaScript-visible API of Kiln modules.
+//!
+//! Everything a program sees beyond the language itself is installed here:
+//! `console`, `Javy.IO`, `TextEncoder`/`TextDecoder`, a `Math.random` that is
+//! reseeded per instance, and the job loop that runs Promise reactions to
+//! completion. The crate builds natively as well as for `wasm32-wasip1`, so
+//! its tests run on the host against an in-memory [`Host`].
+//!
+//! # Example
+//!
+//! ```
+//! use kiln_js_runtime::{JsRuntime, MemoryHost};
+//! use rquickjs::{Context, Runtime};
+//!
+//! let rt = Runtime::new().unwrap();
+//! let ctx = Context::full(&rt).unwrap();
+//! let host = MemoryHost::new(b"");
+//! let js = ctx.with(|ctx| JsRuntime::install(&ctx, host.clone())).unwrap();
+//! ctx.with(|ctx| ctx.eval::<(), _>("console.log('hi', { a: [1, 2] })")).unwrap();
+//! js.flush().unwrap();
+//! assert_eq!(host.stdout(), b"hi { a: [ 1, 2 ] }\n");
+//! ```
+//!
+//! # Core concepts
+//!
+//! - The API is installed once, by [`JsRuntime::install`], when the engine is
+//!   pre-initialised at build time. Its JavaScript parts are compiled then and
+//!   live in the snapshot; nothing here is parsed when a module runs.
+//! - All I/O goes through a [`Host`]: real file descriptors in a module
+//!   ([`StdHost`]), memory buffers in tests ([`MemoryHost`]).
+//! - stdout is buffered in the runtime and flushed before anything is written
+//!   to stderr, before stdin is read, and by [`JsRuntime::flush`] at exit.
+
+#![deny(missing_docs)]
+
+mod encoding;
+mod event_loop;
+mod host;
+mod io;
+mod random;
+
+pub use event_loop::{JobError, UnhandledRejections, run_jobs};
+pub use host::{Host, MemoryHost, StdHost};
+
+use rquickjs::{Ctx, Function, Object, Persistent, Value};
+use std::rc::Rc;
+
+/// The parts of the runtime API that are written in JavaScript, in the order
+/// they are installed. Each is a function expression taking the native
+/// object.
+const JS_SOURCES: &[(&str, &str)] = &[
+    ("kiln:encoding", include_str!("js/encoding.js")),
+    ("kiln:javy", include_str!("js/javy.js")),
+];
+const CONSOLE_JS: &str = include_str!("js/console.js");
+
+/// Handle on the runtime API installed in one context.
+///
+/// Keep it for the life of the context: it owns the stdout buffer and the
+/// random generator that the installed JavaScript functions share.
+pub struct JsRuntime {
+    io: Rc<io::Stdio>,
+    random: Rc<random::Random>,
+    describe_uncaught: Persistent<Function<'static>>,
+}
+
+impl JsRuntime {
+    /// Installs the whole API on the global object of `ctx`.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if QuickJS fails while defining the globals (for instance
+    /// out of memory); the JavaScript sources themselves are fixed.
+    pub fn install<'js>(ctx: &Ctx<'js>, host: impl Host + 'static) -> rquickjs::Result<Self> {
+        let io = Rc::new(io::Stdio::new(Rc::new(host)));
+        let random = Rc::new(random::Random::new(io.host()));
+
+        let native = Object::new(ctx.clone())?;
+        io::register(ctx, &native, &io)?;
+        encoding::register(ctx, &native)?;
+        random::register(ctx, &random)?;
+
+        let describe: Function = eval_installer(ctx, "kiln:console", CONSOLE_JS, &native)?
+            .into_function()
+            .ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))?;
+        for (name, source) in JS_SOURCES {
+            eval_installer(ctx, name, source, &native)?;
+        }
+        Ok(JsRuntime {
+            io,
+            random,
+            describe_uncaught: Persistent::save(ctx, describe),
+        })
+    }
+
+    /// Formats an uncaught exception the way a module reports it on stderr:
+    /// `Uncaught Error: message` followed by its stack.
+    pub fn describe_uncaught<'js>(&self, ctx: &Ctx<'js>, error: Value<'js>) -> String {
+        let describe = self.describe_uncaught.clone().restore(ctx);
+        match describe.and_then(|f| f.call::<_, String>((error.clone(),))) {
+            Ok(text) => text,
+            // Describing failed (e.g. a getter threw): fall back to the type.
+            Err(_) => format!("Uncaught exception of type {}", error.type_name()),
+        }
+    }
+
+    /// Writes out anything still buffered for stdout.
+    ///
+    /// # Errors
+    ///
+    /// Returns the host's write error, e.g. a closed stdout.
+    pub fn flush(&self) -> std::io::Result<()> {
+        self.io.flush()
+    }
+
+    /// Writes text to stderr, after flushing stdout so the two stay in order.
+    ///
+    /// # Errors
+    ///
+    /// Returns the host's write error.
+    pub fn write_stderr(&self, text: &str) -> std::io::Result<()> {
+        self.io.write(2, text.as_bytes())
+    }
+
+    /// Forgets the random seed, so the next `Math.random()` draws a fresh one
+    /// from the host.
+    ///
+    /// Call this when a pre-initialised instance starts: the generator's state
+    /// in the snapshot is the same for every instance, and must not be reused.
+    /// It costs nothing until `Math.random` is actually called.
+    pub fn reseed_random(&self) {
+        self.random.forget_seed();
+    }
+}
+
+/// Evaluates one of the runtime's JavaScript files (a function expression)
+/// and calls it with the native object.
+fn eval_installer<'js>(
+    ctx: &Ctx<'js>,
+    name: &str,
+    source: &str,
+    native: &Object<'js>,
+) -> rquickjs::Result<Value<'js>> {
+    let mut options = rquickjs::context::EvalOptions::default();
+    options.global = true;
+    options.strict = true;
+    options.filename = Some(name.to_string());
+    let installer: Function = ctx.eval_with_options(source, options)?;
+    installer.call((native.clone(),))
+}
+
+#[cfg(test)]
+mod tests;

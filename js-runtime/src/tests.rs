@@ -1,0 +1,146 @@
+//! Native tests of the runtime API against an in-memory host.
+
+use crate::{JsRuntime, MemoryHost, UnhandledRejections, run_jobs};
+use rquickjs::{Context, Runtime};
+
+// Fields drop in order: the runtime API's persistent values must go before
+// the context and runtime that own them.
+struct Harness {
+    js: JsRuntime,
+    ctx: Context,
+    rt: Runtime,
+    host: MemoryHost,
+}
+
+impl Harness {
+    fn new(stdin: &[u8]) -> Self {
+        let rt = Runtime::new().unwrap();
+        let ctx = Context::full(&rt).unwrap();
+        let host = MemoryHost::new(stdin);
+        let js = ctx.with(|ctx| JsRuntime::install(&ctx, host.clone())).unwrap();
+        Harness { js, ctx, rt, host }
+    }
+
+    /// Runs a script and its jobs; returns (stdout, stderr) as text.
+    fn run(&self, source: &str) -> (String, String) {
+        self.ctx.with(|ctx| {
+            if let Err(rquickjs::Error::Exception) = ctx.eval::<(), _>(source) {
+                let e = ctx.catch();
+                let text = self.js.describe_uncaught(&ctx, e);
+                panic!("script threw: {text}");
+            }
+        });
+        run_jobs(&self.rt).expect("jobs ran");
+        self.js.flush().unwrap();
+        (
+            String::from_utf8(self.host.stdout()).unwrap(),
+            String::from_utf8(self.host.stderr()).unwrap(),
+        )
+    }
+}
+
+fn stdout_of(source: &str) -> String {
+    Harness::new(b"").run(source).0
+}
+
+#[test]
+fn console_streams_split_between_stdout_and_stderr() {
+    let (out, err) = Harness::new(b"").run("console.log('a'); console.warn('b'); console.info('c'); console.error('d'); console.debug('e')");
+    assert_eq!(out, "a\nc\ne\n");
+    assert_eq!(err, "b\nd\n");
+}
+
+#[test]
+fn console_formats_values_like_node() {
+    assert_eq!(stdout_of("console.log(1, -0, 'x', null, undefined, true, 10n)"), "1 -0 x null undefined true 10n\n");
+    assert_eq!(stdout_of("console.log({ a: 1, 'b-c': 'x', d: [1, 'two'] })"), "{ a: 1, 'b-c': 'x', d: [ 1, 'two' ] }\n");
+    assert_eq!(stdout_of("console.log([[[[1]]]], { a: { b: { c: { d: 1 } } } })"), "[ [ [ [Array] ] ] ] { a: { b: { c: [Object] } } }\n");
+    assert_eq!(stdout_of("console.log(new Map([[1, 'a']]), new Set([1]))"), "Map(1) { 1 => 'a' } Set(1) { 1 }\n");
+    assert_eq!(stdout_of("const o = { name: 'o' }; o.self = o; console.log(o)"), "{ name: 'o', self: [Circular *1] }\n");
+    assert_eq!(stdout_of("console.log(function foo() {}, class Bar {}, Symbol('s'))"), "[Function: foo] [class Bar] Symbol(s)\n");
+    assert_eq!(stdout_of("console.log(new Uint8Array([1, 2]))"), "Uint8Array(2) [ 1, 2 ]\n");
+}
+
+#[test]
+fn console_breaks_long_objects_over_lines() {
+    let out = stdout_of("console.log({ alpha: 'aaaaaaaaaaaaaaaa', beta: 'bbbbbbbbbbbbbbbbbbbb', gamma: 'cccccccccccccccccccc' })");
+    assert_eq!(out, "{\n  alpha: 'aaaaaaaaaaaaaaaa',\n  beta: 'bbbbbbbbbbbbbbbbbbbb',\n  gamma: 'cccccccccccccccccccc'\n}\n");
+}
+
+#[test]
+fn console_format_specifiers() {
+    assert_eq!(stdout_of("console.log('%s is %d years, %i, %f, %j, 100%%', 'Bob', 42.5, 42.5, '1.5', {a:1})"), "Bob is 42.5 years, 42, 1.5, {\"a\":1}, 100%\n");
+    assert_eq!(stdout_of("console.log('%s', 'a', 'extra')"), "a extra\n");
+}
+
+#[test]
+fn errors_print_with_their_stack() {
+    let out = stdout_of("function f() { return new Error('boom'); }\nconsole.log(f())");
+    assert!(out.starts_with("Error: boom\n    at f"), "{out}");
+}
+
+#[test]
+fn javy_io_reads_stdin_and_writes_stdout() {
+    let h = Harness::new(b"hello world");
+    let (out, _) = h.run(
+        "const buf = new Uint8Array(5); let n, chunks = [];
+         while ((n = Javy.IO.readSync(0, buf)) > 0) chunks.push(n);
+         Javy.IO.writeSync(1, new Uint8Array([79, 75])); console.log(' ' + chunks.join(','))",
+    );
+    assert_eq!(out, "OK 5,5,1\n");
+}
+
+#[test]
+fn javy_io_rejects_non_uint8array() {
+    let (out, _) = Harness::new(b"").run(
+        "try { Javy.IO.writeSync(1, 'text') } catch (e) { console.log(e instanceof TypeError) }
+         try { Javy.IO.readSync(0, [1]) } catch (e) { console.log(e instanceof TypeError) }",
+    );
+    assert_eq!(out, "true\ntrue\n");
+}
+
+#[test]
+fn javy_io_write_returns_the_byte_count_and_respects_subarrays() {
+    let (out, _) = Harness::new(b"").run(
+        "const n = Javy.IO.writeSync(1, new Uint8Array([65, 66, 67, 68]).subarray(1, 3)); console.log('', n)",
+    );
+    assert_eq!(out, "BC 2\n");
+}
+
+#[test]
+fn text_encoder_and_decoder_round_trip_utf8() {
+    let out = stdout_of(
+        "const bytes = new TextEncoder().encode('héllo €');
+         console.log(bytes.length, new TextDecoder().decode(bytes));
+         console.log(new TextDecoder().decode(new Uint8Array([0x61, 0xff])) === 'a\\ufffd');
+         try { new TextDecoder('utf-8', { fatal: true }).decode(new Uint8Array([0xff])) } catch (e) { console.log(e.name) }",
+    );
+    assert_eq!(out, "10 héllo €\ntrue\nTypeError\n");
+}
+
+#[test]
+fn promise_jobs_run_to_completion() {
+    let out = stdout_of("(async () => { await null; console.log('after await') })(); console.log('sync')");
+    assert_eq!(out, "sync\nafter await\n");
+}
+
+#[test]
+fn math_random_is_reseeded_after_forget_seed() {
+    let h = Harness::new(b"");
+    let draw = |h: &Harness| h.ctx.with(|ctx| ctx.eval::<f64, _>("Math.random()").unwrap());
+    let first = draw(&h);
+    h.js.reseed_random();
+    let second = draw(&h);
+    assert_ne!(first, second);
+    assert!((0.0..1.0).contains(&first) && (0.0..1.0).contains(&second));
+}
+
+#[test]
+fn unhandled_rejections_are_reported_and_handled_ones_are_not() {
+    let h = Harness::new(b"");
+    let rejections = UnhandledRejections::track(&h.rt);
+    h.run("Promise.reject(new Error('late')).catch(() => {}); Promise.reject(new Error('lost'))");
+    let reason = h.ctx.with(|ctx| rejections.take_first(&ctx).map(|v| h.js.describe_uncaught(&ctx, v)));
+    let reason = reason.expect("one unhandled rejection");
+    assert!(reason.starts_with("Uncaught Error: lost"), "{reason}");
+}
