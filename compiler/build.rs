@@ -1,1 +1,121 @@
-fn main(){}
+//! Builds the engine (`engine/`, for wasm32-wasip1) and tells the compiler
+//! where it is, so that `kiln` embeds it with `include_bytes!`.
+//!
+//! The engine is built by a nested `cargo build` into its own target
+//! directory (`<target>/kiln-engine`, shared by the debug and release builds
+//! of the compiler), with the `engine` profile from the workspace manifest.
+//! QuickJS's C code is compiled with the system's clang for wasm32-wasi
+//! against Debian's wasi-libc: rquickjs-sys is told not to download wasi-sdk.
+//!
+//! `KILN_ENGINE_WASM=/path/to/engine.wasm` skips the nested build and embeds
+//! that file instead.
+
+use std::env;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const ENGINE_TARGET: &str = "wasm32-wasip1";
+const ENGINE_PROFILE: &str = "engine";
+
+fn main() {
+    println!("cargo:rerun-if-env-changed=KILN_ENGINE_WASM");
+    let engine = match env::var_os("KILN_ENGINE_WASM") {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            println!("cargo:rerun-if-changed={}", path.display());
+            path
+        }
+        None => build_engine(),
+    };
+    println!("cargo:rustc-env=KILN_ENGINE_WASM_PATH={}", engine.display());
+}
+
+fn build_engine() -> PathBuf {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let workspace = manifest_dir.parent().expect("compiler/ lives in the workspace root").to_path_buf();
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let target_dir = engine_target_dir(&out_dir);
+
+    let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build")
+        .arg("--manifest-path")
+        .arg(workspace.join("Cargo.toml"))
+        .args(["-p", "kiln-engine", "--target", ENGINE_TARGET, "--profile", ENGINE_PROFILE])
+        .arg("--target-dir")
+        .arg(&target_dir);
+    if env::var_os("CARGO_NET_OFFLINE").is_some() {
+        cmd.arg("--offline");
+    }
+    // Flags meant for the host build must not leak into the wasm build.
+    for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_PROFILE_RELEASE_DEBUG"] {
+        cmd.env_remove(var);
+    }
+    for (var, value) in c_toolchain_env() {
+        if env::var_os(&var).is_none() {
+            cmd.env(var, value);
+        }
+    }
+
+    let status = cmd.status().unwrap_or_else(|e| panic!("could not run cargo to build the engine: {e}"));
+    if !status.success() {
+        panic!(
+            "building the engine for {ENGINE_TARGET} failed ({status}).\n\
+             It needs the Rust target (`rustup target add {ENGINE_TARGET}`) and a C toolchain for\n\
+             wasm32-wasi: on Debian `apt-get install clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32`.\n\
+             `./scripts/setup.sh` installs all of them."
+        );
+    }
+
+    let wasm = target_dir.join(ENGINE_TARGET).join(ENGINE_PROFILE).join("kiln_engine.wasm");
+    declare_inputs(&wasm.with_extension("d"), &workspace);
+    wasm
+}
+
+/// `<target>/kiln-engine`, found by walking up from
+/// `<target>/<profile>/build/kiln-<hash>/out`.
+fn engine_target_dir(out_dir: &Path) -> PathBuf {
+    match out_dir.ancestors().nth(4) {
+        Some(target) => target.join("kiln-engine"),
+        None => out_dir.join("kiln-engine"),
+    }
+}
+
+/// Environment for rquickjs-sys to compile QuickJS with the system clang.
+fn c_toolchain_env() -> Vec<(String, String)> {
+    let pick = |names: &[&'static str]| -> &'static str {
+        names.iter().copied().find(|n| on_path(n)).unwrap_or(names[names.len() - 1])
+    };
+    let target = ENGINE_TARGET.replace('-', "_");
+    vec![
+        ("RQUICKJS_SYS_NO_WASI_SDK".into(), "1".into()),
+        (format!("CC_{target}"), pick(&["clang-16", "clang"]).into()),
+        (format!("AR_{target}"), pick(&["llvm-ar-16", "llvm-ar"]).into()),
+        (format!("CFLAGS_{target}"), "--target=wasm32-wasi".into()),
+    ]
+}
+
+fn on_path(program: &str) -> bool {
+    env::var_os("PATH")
+        .map(|paths| env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+        .unwrap_or(false)
+}
+
+/// Turns the nested build's dep-info file into `rerun-if-changed` lines, so
+/// the engine is rebuilt exactly when one of its sources changes.
+fn declare_inputs(dep_file: &Path, workspace: &Path) {
+    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.lock").display());
+    println!("cargo:rerun-if-changed={}", workspace.join("Cargo.toml").display());
+    println!("cargo:rerun-if-changed={}", workspace.join("engine").display());
+    println!("cargo:rerun-if-changed={}", workspace.join("js-runtime").display());
+    let Ok(text) = std::fs::read_to_string(dep_file) else { return };
+    let Some((_, deps)) = text.split_once(": ") else { return };
+    // Paths are separated by spaces; a space inside a path is escaped.
+    let deps = deps.replace("\\ ", "\u{0}");
+    for dep in deps.split_whitespace() {
+        let dep = dep.replace('\u{0}', " ");
+        if dep.starts_with(&*workspace.to_string_lossy()) {
+            println!("cargo:rerun-if-changed={dep}");
+        }
+    }
+}

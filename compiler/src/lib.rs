@@ -1,1 +1,113 @@
+//! Kiln: compile a JavaScript program into one pre-initialized WASI module.
+//!
+//! This crate is the compiler library behind the `kiln` command. It embeds
+//! the engine (QuickJS built for `wasm32-wasip1`, see `engine/`), has
+//! `kiln-snapshot` pre-initialize it with a program, and rewrites the result
+//! into the output module. It also runs modules on an embedded wasmtime.
+//!
+//! # Example
+//!
+//! ```no_run
+//! use kiln::{Compiler, Source, SourceKind};
+//!
+//! let source = Source::from_bytes("app.js".into(), b"console.log('hi')".to_vec(), SourceKind::Detect)?;
+//! let compiled = Compiler::new()?.compile(&source)?;
+//! kiln::write_atomically("app.wasm".as_ref(), &compiled.wasm)?;
+//! # Ok::<(), kiln::Error>(())
+//! ```
+//!
+//! # Core concepts
+//!
+//! - A [`Source`] is the program and how to compile it (script or module).
+//! - [`Compiler::compile`] returns the module's bytes; writing them is the
+//!   caller's job ([`write_atomically`] never leaves a partial file).
+//! - JavaScript errors come back as [`Error::JsSyntax`] (with position and
+//!   code frame) or [`Error::JsException`].
 
+#![deny(missing_docs)]
+
+mod diagnostic;
+mod error;
+mod output;
+mod rewrite;
+mod runner;
+mod source;
+
+pub use error::{Error, JsLocation};
+pub use output::write_atomically;
+pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
+pub use runner::{Outcome, RunOptions, RunReport, run_module};
+pub use source::{STDIN_NAME, Source, SourceKind};
+
+use kiln_snapshot::{SnapshotError, Snapshotter};
+use std::time::{Duration, Instant};
+
+/// The engine module, built from `engine/` by `build.rs`.
+pub static ENGINE_WASM: &[u8] = include_bytes!(env!("KILN_ENGINE_WASM_PATH"));
+
+/// A compiled module and what it took to make it.
+#[derive(Debug)]
+pub struct Compiled {
+    /// The output module.
+    pub wasm: Vec<u8>,
+    /// Where the build time went.
+    pub timings: BuildTimings,
+}
+
+/// Durations of the build steps.
+#[derive(Debug, Clone, Default)]
+pub struct BuildTimings {
+    /// Compiling the engine to machine code for the pre-initialization.
+    pub engine_compile: Duration,
+    /// Running the engine's init (parsing and compiling the program).
+    pub init: Duration,
+    /// Reading out the snapshot.
+    pub snapshot: Duration,
+    /// Rewriting the snapshot into the output module.
+    pub rewrite: Duration,
+}
+
+/// Compiles programs. Create one and reuse it for several builds.
+pub struct Compiler {
+    snapshotter: Snapshotter,
+    rewrite: RewriteOptions,
+}
+
+impl Compiler {
+    /// A compiler with default options.
+    ///
+    /// # Errors
+    ///
+    /// Fails if wasmtime cannot be set up on this host.
+    pub fn new() -> Result<Self, Error> {
+        Ok(Compiler { snapshotter: Snapshotter::new().map_err(Error::Snapshot)?, rewrite: RewriteOptions::default() })
+    }
+
+    /// Sets the options of the final rewrite.
+    pub fn rewrite_options(&mut self, options: RewriteOptions) -> &mut Self {
+        self.rewrite = options;
+        self
+    }
+
+    /// Compiles `source` into a module.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::JsSyntax`] or [`Error::JsException`] when the program is at
+    /// fault; [`Error::Snapshot`] or [`Error::Rewrite`] for internal failures.
+    pub fn compile(&self, source: &Source) -> Result<Compiled, Error> {
+        let snapshot = self.snapshotter.preinitialize(ENGINE_WASM, &source.init_input()).map_err(|e| match e {
+            SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source).unwrap_or(Error::Snapshot(e)),
+            other => Error::Snapshot(other),
+        })?;
+        let started = Instant::now();
+        let wasm = finish_module(&snapshot.wasm, &self.rewrite)?;
+        let timings = BuildTimings {
+            engine_compile: snapshot.timings.compile,
+            init: snapshot.timings.init,
+            snapshot: snapshot.timings.snapshot,
+            rewrite: started.elapsed(),
+        };
+        Ok(Compiled { wasm, timings })
+    }
+}

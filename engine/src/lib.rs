@@ -1,1 +1,254 @@
+//! Kiln's engine: QuickJS (through rquickjs) built for `wasm32-wasip1`.
+//!
+//! The engine is never run as it is. `kiln-snapshot` instantiates it at build
+//! time, feeds the program on stdin and calls [`kiln_init`]; the state that
+//! leaves in linear memory becomes the output module's data segments. Each
+//! run of that module then enters through [`start`].
+//!
+//! # Exports
+//!
+//! - `kiln.init` (build time only, removed from the output): creates the
+//!   runtime and context, installs the JavaScript API, reads the init input
+//!   (see `init_input`) from stdin and compiles the program to bytecode,
+//!   keeping it in memory. On failure it writes one `kiln-error {json}` line
+//!   to stderr and exits with status 1.
+//! - `_start` (every run): evaluates the compiled program, runs Promise jobs
+//!   to completion and flushes stdout. An uncaught exception is reported on
+//!   stderr as `Uncaught Error: message` plus the stack, and the module exits
+//!   with status 1 through `proc_exit`, never a trap.
+//!
+//! The JavaScript parser never runs at `_start`: the program was compiled
+//! during `kiln.init`.
 
+mod init_input;
+
+use init_input::{InitInput, SourceKind};
+use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections, run_jobs};
+use rquickjs::{Context, Ctx, Persistent, Runtime, Value, qjs};
+use std::cell::{Cell, RefCell};
+use std::io::Read;
+use std::rc::Rc;
+
+/// How much of the 4 MiB wasm stack (see build.rs) QuickJS may use before it
+/// throws `RangeError: Maximum call stack size exceeded`. The rest is the
+/// margin for native frames below the last check.
+const STACK_LIMIT: usize = 3 * 1024 * 1024;
+
+/// Everything the init function prepares, kept for `_start`.
+struct Engine {
+    rt: Runtime,
+    ctx: Context,
+    js: JsRuntime,
+    rejections: Rc<UnhandledRejections>,
+    /// The compiled program, taken by the first `_start`.
+    program: Cell<Option<Program>>,
+}
+
+/// A compiled but not yet evaluated program: a bytecode function (script) or
+/// a module record. Owns one reference to the value.
+#[derive(Clone, Copy)]
+struct Program {
+    value: qjs::JSValue,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// Build-time entry point: compile the program on stdin into memory.
+#[unsafe(export_name = "kiln.init")]
+pub extern "C" fn kiln_init() {
+    match init() {
+        Ok(engine) => ENGINE.with(|e| *e.borrow_mut() = Some(engine)),
+        Err(report) => {
+            eprintln!("kiln-error {}", report.to_json());
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Run-time entry point: evaluate the pre-compiled program.
+#[unsafe(export_name = "_start")]
+pub extern "C" fn start() {
+    let status = ENGINE.with(|e| match e.borrow().as_ref() {
+        Some(engine) => run(engine),
+        None => {
+            eprintln!("kiln: this module was not pre-initialised (build it with `kiln build`)");
+            2
+        }
+    });
+    if status != 0 {
+        std::process::exit(status);
+    }
+}
+
+/// A build failure, as reported to the compiler.
+struct BuildError {
+    kind: &'static str,
+    name: String,
+    message: String,
+    stack: String,
+}
+
+impl BuildError {
+    fn internal(message: impl Into<String>) -> Self {
+        BuildError { kind: "internal", name: "Error".into(), message: message.into(), stack: String::new() }
+    }
+
+    fn to_json(&self) -> String {
+        format!(
+            "{{\"kind\":{},\"name\":{},\"message\":{},\"stack\":{}}}",
+            json_string(self.kind),
+            json_string(&self.name),
+            json_string(&self.message),
+            json_string(&self.stack)
+        )
+    }
+}
+
+fn init() -> Result<Engine, BuildError> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| BuildError::internal(format!("reading the init input: {e}")))?;
+    let input = InitInput::parse(input).map_err(BuildError::internal)?;
+
+    let rt = Runtime::new().map_err(|e| BuildError::internal(format!("creating the runtime: {e}")))?;
+    rt.set_max_stack_size(STACK_LIMIT);
+    let rejections = UnhandledRejections::track(&rt);
+    let ctx = Context::full(&rt).map_err(|e| BuildError::internal(format!("creating the context: {e}")))?;
+    let js = ctx
+        .with(|ctx| JsRuntime::install(&ctx, StdHost))
+        .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
+    let program = ctx.with(|ctx| compile(&ctx, &input))?;
+    Ok(Engine { rt, ctx, js, rejections, program: Cell::new(Some(program)) })
+}
+
+/// Compiles the source without running it. A module's imports are resolved
+/// here too, so that a missing import is a build error.
+fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
+    let mut source = input.source.clone();
+    let len = source.len();
+    source.push(0); // JS_Eval requires a NUL after the source.
+    let src = source.as_ptr().cast::<std::ffi::c_char>();
+    let is_module = match input.kind {
+        SourceKind::Module => true,
+        SourceKind::Script => false,
+        // SAFETY: `src` points at `len` bytes followed by a NUL.
+        SourceKind::Auto => unsafe { qjs::JS_DetectModule(src, len as _) },
+    };
+    let file = std::ffi::CString::new(input.file.as_str()).map_err(|_| BuildError::internal("file name contains NUL"))?;
+    let eval_type = if is_module { qjs::JS_EVAL_TYPE_MODULE } else { qjs::JS_EVAL_TYPE_GLOBAL };
+    let flags = (eval_type | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+    let raw = ctx.as_raw().as_ptr();
+    // SAFETY: `raw` is the live context of `ctx`; the source and file name
+    // outlive the call.
+    let value = unsafe { qjs::JS_Eval(raw, src, len as _, file.as_ptr(), flags) };
+    if unsafe { qjs::JS_IsException(value) } {
+        return Err(exception_report(ctx, "syntax"));
+    }
+    if is_module && unsafe { qjs::JS_ResolveModule(raw, value) } < 0 {
+        // SAFETY: we own `value` and give it up here.
+        unsafe { qjs::JS_FreeValue(raw, value) };
+        return Err(exception_report(ctx, "module"));
+    }
+    Ok(Program { value })
+}
+
+/// Describes the pending exception of `ctx` for the compiler.
+fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError {
+    let error = ctx.catch();
+    let get = |key: &str| -> String {
+        error
+            .as_object()
+            .and_then(|o| o.get::<_, Option<rquickjs::Coerced<String>>>(key).ok().flatten())
+            .map(|c| c.0)
+            .unwrap_or_default()
+    };
+    let (name, message) = if error.is_error() {
+        (get("name"), get("message"))
+    } else {
+        ("Error".to_string(), format!("{error:?}"))
+    };
+    BuildError { kind, name, message, stack: get("stack") }
+}
+
+/// Runs the program once and returns the module's exit status.
+fn run(engine: &Engine) -> i32 {
+    engine.js.reseed_random();
+    let Some(program) = engine.program.take() else {
+        eprintln!("kiln: the program has already run in this instance");
+        return 2;
+    };
+
+    // Evaluate the top level. A module's evaluation yields a promise that
+    // settles once its top-level await (if any) finishes.
+    let evaluated = engine.ctx.with(|ctx| -> Result<Option<Persistent<Value<'static>>>, String> {
+        let raw = ctx.as_raw().as_ptr();
+        // SAFETY: JS_EvalFunction takes over our reference to the program.
+        let result = unsafe { qjs::JS_EvalFunction(raw, program.value) };
+        if unsafe { qjs::JS_IsException(result) } {
+            return Err(engine.js.describe_uncaught(&ctx, ctx.catch()));
+        }
+        // SAFETY: `result` is a fresh, owned value of this context.
+        let value = unsafe { Value::from_raw(ctx.clone(), result) };
+        Ok(value.is_promise().then(|| Persistent::save(&ctx, value)))
+    });
+
+    let outcome = evaluated.and_then(|promise| {
+        run_jobs(&engine.rt).map_err(|job| {
+            let ctx = &job.0;
+            ctx.with(|ctx| engine.js.describe_uncaught(&ctx, ctx.catch()))
+        })?;
+        engine.ctx.with(|ctx| {
+            if let Some(promise) = promise {
+                let promise = promise.restore(&ctx).map_err(|e| e.to_string())?;
+                if let Some(p) = promise.as_promise() {
+                    if let rquickjs::promise::PromiseState::Rejected = p.state() {
+                        let reason = p.result::<Value>().and_then(|r| r.err()).map(|e| match e {
+                            rquickjs::Error::Exception => ctx.catch(),
+                            other => rquickjs::String::from_str(ctx.clone(), &other.to_string())
+                                .map(|s| s.into_value())
+                                .unwrap_or_else(|_| Value::new_undefined(ctx.clone())),
+                        });
+                        let reason = reason.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                        return Err(engine.js.describe_uncaught(&ctx, reason));
+                    }
+                }
+            }
+            match engine.rejections.take_first(&ctx) {
+                Some(reason) => Err(engine.js.describe_uncaught(&ctx, reason)),
+                None => Ok(()),
+            }
+        })
+    });
+
+    // A closed stdout is the reader's choice, not the program's failure.
+    let _ = engine.js.flush();
+    match outcome {
+        Ok(()) => 0,
+        Err(description) => {
+            let _ = engine.js.write_stderr(&format!("{description}\n"));
+            1
+        }
+    }
+}
+
+/// Encodes `s` as a JSON string literal.
+fn json_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,112 @@
+//! `kiln build`: compile a JavaScript file into a WebAssembly module.
+
+use anyhow::Context;
+use clap::Args;
+use kiln::{Compiler, RewriteOptions, STDIN_NAME, Source, SourceKind};
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Compile a JavaScript program into a WASI module.
+///
+/// The program is parsed, compiled to bytecode and loaded into a QuickJS
+/// engine at build time; the engine's memory is then saved into the module,
+/// so running it starts straight at the program. The module reads stdin,
+/// writes stdout and stderr, and runs on any WASI preview 1 host.
+#[derive(Args)]
+#[command(after_help = "\
+Examples:
+  kiln build app.js                  # writes app.wasm next to app.js
+  kiln build src/main.mjs -o out.wasm
+  cat app.js | kiln build - -o app.wasm
+
+A program using import/export or top-level await, or named *.mjs, is an ES
+module; anything else is a classic script (sloppy mode allowed).")]
+pub(crate) struct BuildArgs {
+    /// The JavaScript file to compile, or `-` to read it from stdin.
+    #[arg(value_name = "INPUT")]
+    input: PathBuf,
+
+    /// Where to write the module (default: INPUT with the extension .wasm;
+    /// stdout when INPUT is `-`). `-` writes to stdout.
+    #[arg(short, long, value_name = "OUTPUT")]
+    output: Option<PathBuf>,
+
+    /// Compile as an ES module, whatever the syntax or file name says.
+    #[arg(long, conflicts_with = "script")]
+    module: bool,
+
+    /// Compile as a classic script, whatever the syntax or file name says.
+    #[arg(long)]
+    script: bool,
+
+    /// Keep the function names section (useful for profiling; larger module).
+    #[arg(long)]
+    keep_names: bool,
+
+    /// Print nothing on success.
+    #[arg(short, long)]
+    quiet: bool,
+
+    /// Print how long each build step took.
+    #[arg(long)]
+    timings: bool,
+}
+
+pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    let from_stdin = args.input.as_os_str() == "-";
+    let mut source = if from_stdin {
+        let mut bytes = Vec::new();
+        std::io::stdin().read_to_end(&mut bytes).context("reading the program from stdin")?;
+        Source::from_bytes(STDIN_NAME.into(), bytes, SourceKind::Detect)?
+    } else {
+        Source::from_path(&args.input)?
+    };
+    if args.module {
+        source.kind = SourceKind::Module;
+    } else if args.script {
+        source.kind = SourceKind::Script;
+    }
+
+    let output = match (&args.output, from_stdin) {
+        (Some(path), _) => path.clone(),
+        (None, true) => PathBuf::from("-"),
+        (None, false) => args.input.with_extension("wasm"),
+    };
+    let to_stdout = output.as_os_str() == "-";
+    if to_stdout && std::io::stdout().is_terminal() {
+        anyhow::bail!("refusing to write a wasm module to a terminal; pass -o FILE");
+    }
+
+    let mut compiler = Compiler::new()?;
+    compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names });
+    let compiled = compiler.compile(&source)?;
+
+    if to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(&compiled.wasm).and_then(|()| stdout.flush()).context("writing the module to stdout")?;
+    } else {
+        kiln::write_atomically(&output, &compiled.wasm)?;
+    }
+
+    if args.timings {
+        let t = &compiled.timings;
+        eprintln!(
+            "timings: engine compile {:.0?}, init {:.0?}, snapshot {:.0?}, rewrite {:.0?}",
+            t.engine_compile, t.init, t.snapshot, t.rewrite
+        );
+    }
+    if !args.quiet {
+        let shown = if to_stdout { "stdout".to_string() } else { output.display().to_string() };
+        eprintln!(
+            "Compiled {} -> {} ({} bytes) in {:.2}s",
+            source.name,
+            shown,
+            compiled.wasm.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,108 @@
+//! Turning the engine's build-time error reports into [`Error`]s with
+//! positions and code frames.
+
+use crate::error::{Error, JsLocation};
+use crate::source::Source;
+use codespan_reporting::diagnostic::{Diagnostic, Label};
+use codespan_reporting::files::SimpleFile;
+use codespan_reporting::term::{self, Config};
+
+/// What the engine writes to stderr, after `kiln-error `, when init fails.
+#[derive(Debug, serde::Deserialize)]
+struct Report {
+    kind: String,
+    name: String,
+    message: String,
+    stack: String,
+}
+
+const REPORT_PREFIX: &str = "kiln-error ";
+
+/// Interprets the stderr of a failed init. Returns `None` when it holds no
+/// report (the engine failed in some other way).
+pub(crate) fn from_init_stderr(stderr: &[u8], source: &Source) -> Option<Error> {
+    let text = String::from_utf8_lossy(stderr);
+    let line = text.lines().rev().find_map(|l| l.strip_prefix(REPORT_PREFIX))?;
+    let report: Report = serde_json::from_str(line).ok()?;
+    Some(match report.kind.as_str() {
+        "syntax" => {
+            let location = first_frame(&report.stack);
+            let frame = location
+                .as_ref()
+                .filter(|loc| loc.file == source.name)
+                .map(|loc| code_frame(source, loc, &format!("{}: {}", report.name, report.message)))
+                .unwrap_or_default();
+            Error::JsSyntax { name: report.name, message: report.message, location, frame }
+        }
+        "internal" => Error::InvalidInput(report.message),
+        _ => Error::JsException { name: report.name, message: report.message, stack: report.stack },
+    })
+}
+
+/// The first `file:line:column` in a QuickJS stack. Frames look like
+/// `    at app.js:2:10` or `    at f (app.js:2:10)`.
+pub(crate) fn first_frame(stack: &str) -> Option<JsLocation> {
+    stack.lines().find_map(|line| {
+        let frame = line.trim().strip_prefix("at ")?;
+        let place = match (frame.rfind('('), frame.ends_with(')')) {
+            (Some(open), true) => &frame[open + 1..frame.len() - 1],
+            _ => frame,
+        };
+        let (rest, column) = place.rsplit_once(':')?;
+        let (file, line) = rest.rsplit_once(':')?;
+        Some(JsLocation { file: file.to_string(), line: line.parse().ok()?, column: column.parse().ok()? })
+    })
+}
+
+/// Renders the offending line with a caret under the column.
+fn code_frame(source: &Source, loc: &JsLocation, message: &str) -> String {
+    let Some(offset) = byte_offset(&source.text, loc.line, loc.column) else { return String::new() };
+    let end = source.text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+    let file = SimpleFile::new(source.name.as_str(), source.text.as_str());
+    let diagnostic = Diagnostic::error().with_message(message).with_labels(vec![Label::primary((), offset..end)]);
+    let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
+    if term::emit_to_write_style(&mut out, &Config::default(), &file, &diagnostic).is_err() {
+        return String::new();
+    }
+    String::from_utf8_lossy(&out.into_inner()).into_owned()
+}
+
+/// The byte offset of 1-based `line`:`column` (column counted in characters),
+/// clamped to the end of the line.
+fn byte_offset(text: &str, line: usize, column: usize) -> Option<usize> {
+    let mut start = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let content = l.trim_end_matches(['\n', '\r']);
+            let within = content.char_indices().nth(column.saturating_sub(1)).map_or(content.len(), |(b, _)| b);
+            return Some(start + within);
+        }
+        start += l.len();
+    }
+    (line == text.split_inclusive('\n').count() + 1).then_some(text.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::SourceKind;
+
+    #[test]
+    fn finds_the_first_frame_in_both_shapes() {
+        assert_eq!(first_frame("    at app.js:2:10\n"), Some(JsLocation { file: "app.js".into(), line: 2, column: 10 }));
+        assert_eq!(first_frame("    at f (dir:x/app.js:3:7)\n    at app.js:9:1\n").map(|l| (l.file, l.line, l.column)), Some(("dir:x/app.js".into(), 3, 7)));
+        assert_eq!(first_frame("    at <native>\n"), None);
+    }
+
+    #[test]
+    fn code_frame_points_at_the_column() {
+        let source = Source::from_bytes("app.js".into(), b"let a = 1;\nlet b = (;\n".to_vec(), SourceKind::Script).unwrap();
+        let loc = JsLocation { file: "app.js".into(), line: 2, column: 10 };
+        let frame = code_frame(&source, &loc, "SyntaxError: unexpected token");
+        assert!(frame.contains("app.js:2:10"), "{frame}");
+        assert!(frame.contains("let b = (;"), "{frame}");
+        let caret_line = frame.lines().find(|l| l.contains('^')).unwrap();
+        let code_line = frame.lines().find(|l| l.contains("let b")).unwrap();
+        assert_eq!(caret_line.find('^'), code_line.find(';'), "{frame}");
+    }
+}

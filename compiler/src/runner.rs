@@ -1,0 +1,99 @@
+//! Running a Kiln module (or any WASI preview 1 command) on an embedded
+//! wasmtime, with the process's stdio passed through.
+
+use crate::error::Error;
+use std::time::{Duration, Instant};
+use wasmtime::{Config, Engine, Linker, Module, Store, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// Limits and arguments for one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Stop the module once it has consumed this much fuel (default: no
+    /// limit). Fuel is wasmtime's deterministic count of executed wasm
+    /// operations.
+    pub fuel: Option<u64>,
+    /// Arguments the module sees (`argv[1..]`); `argv[0]` is the module name.
+    pub args: Vec<String>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The module exited (returned from `_start`: 0, or `proc_exit(code)`).
+    Exited(i32),
+    /// The fuel limit was reached.
+    OutOfFuel,
+    /// The module trapped: a bug in the module or the engine.
+    Trapped(String),
+}
+
+/// What a run did and what it cost.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Fuel consumed by instantiation and `_start`.
+    pub fuel_consumed: u64,
+    /// Time to compile the module to machine code.
+    pub compile_time: Duration,
+    /// Time from instantiation to exit.
+    pub run_time: Duration,
+}
+
+/// Compiles and runs `wasm` (read from `name`) with the process's stdio.
+///
+/// # Errors
+///
+/// [`Error::NotWasm`] if `wasm` is not a valid module or lacks `_start`;
+/// [`Error::Run`] if WASI cannot be set up. The module's own failures are
+/// reported in [`RunReport::outcome`].
+pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunReport, Error> {
+    if !wasm.starts_with(b"\0asm") {
+        return Err(Error::NotWasm { path: name.into(), reason: "it does not start with the wasm magic bytes `\\0asm`".into() });
+    }
+    let mut config = Config::new();
+    config.consume_fuel(true);
+    let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
+
+    let started = Instant::now();
+    let module = Module::new(&engine, wasm).map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
+    let compile_time = started.elapsed();
+    if module.get_export("_start").is_none() {
+        return Err(Error::NotWasm { path: name.into(), reason: "it has no `_start` export (not a WASI command)".into() });
+    }
+
+    let mut argv = vec![name.to_string()];
+    argv.extend(options.args.iter().cloned());
+    let wasi = WasiCtxBuilder::new().inherit_stdio().args(&argv).build_p1();
+    let mut store = Store::new(&engine, wasi);
+    let budget = options.fuel.unwrap_or(u64::MAX);
+    store.set_fuel(budget).map_err(|e| Error::Run(format!("setting fuel: {e:#}")))?;
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).map_err(|e| Error::Run(format!("linking WASI: {e:#}")))?;
+
+    let started = Instant::now();
+    let result = linker
+        .instantiate(&mut store, &module)
+        .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, "_start"))
+        .and_then(|start| start.call(&mut store, ()));
+    let run_time = started.elapsed();
+    let fuel_consumed = budget - store.get_fuel().unwrap_or(0);
+
+    let outcome = match result {
+        Ok(()) => Outcome::Exited(0),
+        Err(error) => {
+            if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Outcome::Exited(exit.0)
+            } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
+                Outcome::OutOfFuel
+            } else if error.downcast_ref::<Trap>().is_some() {
+                Outcome::Trapped(format!("{error:?}"))
+            } else {
+                return Err(Error::NotWasm { path: name.into(), reason: format!("{error:#}") });
+            }
+        }
+    };
+    Ok(RunReport { outcome, fuel_consumed, compile_time, run_time })
+}

@@ -1,0 +1,101 @@
+//! The program to compile: its text, the name its stack traces show, and
+//! whether it is a classic script or an ES module.
+
+use crate::error::Error;
+use std::path::Path;
+
+/// Whether a program is compiled as a classic script or an ES module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceKind {
+    /// A classic script (sloppy mode allowed).
+    Script,
+    /// An ES module (`import`, `export`, top-level `await`; always strict).
+    Module,
+    /// Let QuickJS decide from the text (`JS_DetectModule`): module syntax
+    /// makes it a module, anything else a script. Node decides the same way
+    /// for a `.js` file outside a `"type": "module"` package.
+    Detect,
+}
+
+/// A JavaScript program, read and checked.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The name stack traces and diagnostics use: the input's file name.
+    pub name: String,
+    /// The program text.
+    pub text: String,
+    /// How to compile it.
+    pub kind: SourceKind,
+}
+
+/// The name given to a program read from stdin.
+pub const STDIN_NAME: &str = "stdin.js";
+
+impl Source {
+    /// Reads a program from a file. A `.mjs` file is a module, a `.cjs` file a
+    /// script; any other is detected from its text.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Io`] if the file cannot be read, [`Error::InvalidInput`] if it
+    /// is not UTF-8.
+    pub fn from_path(path: &Path) -> Result<Self, Error> {
+        let bytes = std::fs::read(path).map_err(Error::io("reading", path))?;
+        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| STDIN_NAME.into());
+        let kind = match path.extension().and_then(|e| e.to_str()) {
+            Some("mjs") => SourceKind::Module,
+            Some("cjs") => SourceKind::Script,
+            _ => SourceKind::Detect,
+        };
+        Self::from_bytes(name, bytes, kind)
+    }
+
+    /// Wraps program bytes read from elsewhere (e.g. stdin).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if the bytes are not UTF-8 or contain a NUL.
+    pub fn from_bytes(name: String, bytes: Vec<u8>, kind: SourceKind) -> Result<Self, Error> {
+        let text = String::from_utf8(bytes).map_err(|e| {
+            let offset = e.utf8_error().valid_up_to();
+            Error::InvalidInput(format!("{name} is not valid UTF-8 (first bad byte at offset {offset})"))
+        })?;
+        if let Some(offset) = text.find('\0') {
+            return Err(Error::InvalidInput(format!("{name} contains a NUL byte at offset {offset}; JavaScript source cannot")));
+        }
+        let text = text.strip_prefix('\u{FEFF}').map(str::to_string).unwrap_or(text);
+        if name.contains('\0') || name.contains('\n') {
+            return Err(Error::InvalidInput(format!("unusable file name {name:?}")));
+        }
+        Ok(Source { name, text, kind })
+    }
+
+    /// The engine's init input: a small header, then the program.
+    pub(crate) fn init_input(&self) -> Vec<u8> {
+        let kind = match self.kind {
+            SourceKind::Script => "script",
+            SourceKind::Module => "module",
+            SourceKind::Detect => "auto",
+        };
+        let mut input = format!("kiln-init 1\nfile {}\nkind {kind}\n\n", self.name).into_bytes();
+        input.extend_from_slice(self.text.as_bytes());
+        input
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejects_non_utf8_with_the_offset() {
+        let err = Source::from_bytes("a.js".into(), b"let x = '\xff';".to_vec(), SourceKind::Detect).unwrap_err();
+        assert_eq!(err.to_string(), "a.js is not valid UTF-8 (first bad byte at offset 9)");
+    }
+
+    #[test]
+    fn init_input_carries_name_kind_and_text() {
+        let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
+        assert_eq!(s.init_input(), b"kiln-init 1\nfile a.mjs\nkind module\n\nexport {}");
+    }
+}
