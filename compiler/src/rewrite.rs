@@ -22,7 +22,7 @@ pub struct RewriteOptions {
 /// Rewrites a snapshot into the final module.
 pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8>, Error> {
     let mut config = walrus::ModuleConfig::new();
-    config.generate_producers_section(false).generate_name_section(options.keep_names);
+    config.generate_producers_section(true).generate_name_section(options.keep_names);
     let mut module = config.parse(snapshot).map_err(|e| Error::Rewrite(format!("{e:#}")))?;
 
     let unwanted: Vec<_> = module.exports.iter().filter(|e| !KEPT_EXPORTS.contains(&e.name.as_str())).map(|e| e.id()).collect();

@@ -1,0 +1,182 @@
+//! The `kiln` command's behaviour on good and bad input.
+
+use crate::util::{build_program, kiln, run_both, run_wasmtime, run_with_stdin};
+use std::process::Output;
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn assert_no_panic(output: &Output) {
+    let text = stderr(output);
+    assert!(!text.contains("panicked") && output.status.code() != Some(101), "kiln panicked:\n{text}");
+}
+
+#[test]
+fn syntax_error_names_the_position_and_shows_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "let a = 1;\nlet b = (;\nconsole.log(a);\n").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "app.js"]), b"");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let text = stderr(&output);
+    assert!(text.contains("SyntaxError"), "{text}");
+    assert!(text.contains("app.js:2:10"), "{text}");
+    assert!(text.contains("let b = (;"), "{text}");
+    assert!(!dir.path().join("app.wasm").exists(), "no output may be created on failure");
+}
+
+#[test]
+fn failed_build_leaves_an_existing_output_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "function (").unwrap();
+    std::fs::write(dir.path().join("app.wasm"), b"previous build").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "app.js"]), b"");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(std::fs::read(dir.path().join("app.wasm")).unwrap(), b"previous build");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(leftovers.len(), 2, "no temporary files left behind: {leftovers:?}");
+}
+
+#[test]
+fn missing_input_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "nope.js"]), b"");
+    assert_eq!(output.status.code(), Some(2));
+    assert_no_panic(&output);
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with("error: reading nope.js:"), "{text}");
+}
+
+#[test]
+fn unwritable_output_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "console.log(1)").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "app.js", "-o", "no/such/dir/app.wasm"]), b"");
+    assert_eq!(output.status.code(), Some(2));
+    assert_no_panic(&output);
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("no/such/dir"), "{text}");
+}
+
+#[test]
+fn non_utf8_input_is_rejected_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), b"console.log('\xff')").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "app.js"]), b"");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).contains("not valid UTF-8"), "{}", stderr(&output));
+}
+
+#[test]
+fn running_a_non_wasm_file_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "console.log(1)").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["run", "app.js"]), b"");
+    assert_eq!(output.status.code(), Some(2));
+    assert_no_panic(&output);
+    let text = stderr(&output);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("app.js is not a WebAssembly module"), "{text}");
+
+    let output = run_with_stdin(kiln(dir.path()).args(["run", "missing.wasm"]), b"");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(stderr(&output).starts_with("error: reading missing.wasm:"), "{}", stderr(&output));
+}
+
+#[test]
+fn help_teaches_with_examples_and_version_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["build", "--help"], &["run", "--help"]] {
+        let output = run_with_stdin(kiln(dir.path()).args(args), b"");
+        assert!(output.status.success());
+        let text = String::from_utf8_lossy(&output.stdout);
+        assert!(text.contains("Examples:"), "{args:?}:\n{text}");
+    }
+    let output = run_with_stdin(kiln(dir.path()).arg("--version"), b"");
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("kiln {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn builds_from_stdin() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "-", "-o", "s.wasm"]), b"console.log(typeof Javy.IO.readSync)");
+    assert!(output.status.success(), "{}", stderr(&output));
+    let run = run_wasmtime(dir.path(), &dir.path().join("s.wasm"), b"");
+    assert_eq!(run.stdout, "function\n");
+}
+
+#[test]
+fn scripts_may_be_sloppy_and_modules_are_detected() {
+    // `with` and undeclared assignment only work in sloppy-mode scripts.
+    let (dir, wasm) = build_program("sloppy.js", "with (Math) { x = max(1, 2) }\nconsole.log(x, this === globalThis)");
+    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "2 true\n");
+    // `export` makes it a module: strict, `this` undefined at top level.
+    let (dir, wasm) = build_program("mod.js", "console.log(this === undefined)\nexport const a = 1;");
+    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "true\n");
+    // `.mjs` is a module even without module syntax.
+    let (dir, wasm) = build_program("plain.mjs", "console.log(this === undefined)");
+    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "true\n");
+}
+
+#[test]
+fn top_level_await_finishes_before_exit() {
+    let (dir, wasm) = build_program("tla.js", "const v = await Promise.resolve(41);\nconsole.log(v + 1);");
+    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "42\n");
+}
+
+#[test]
+fn uncaught_rejection_exits_1_with_the_stack() {
+    let (dir, wasm) = build_program("reject.js", "async function main() {\n  throw new RangeError('nope');\n}\nmain();\n");
+    let run = run_both(dir.path(), &wasm, b"");
+    assert_eq!(run.status, Some(1));
+    assert!(run.stderr.starts_with("Uncaught RangeError: nope\n    at main (reject.js:2:"), "{}", run.stderr);
+}
+
+#[test]
+fn rejected_top_level_await_exits_1() {
+    let (dir, wasm) = build_program("tla-fail.mjs", "console.log('before');\nawait Promise.reject(new Error('late failure'));\nconsole.log('never');\n");
+    let run = run_both(dir.path(), &wasm, b"");
+    assert_eq!(run.status, Some(1));
+    assert_eq!(run.stdout, "before\n");
+    assert!(run.stderr.starts_with("Uncaught Error: late failure"), "{}", run.stderr);
+}
+
+#[test]
+fn throwing_a_non_error_is_reported() {
+    let (dir, wasm) = build_program("throw.js", "throw { code: 7 };");
+    let run = run_both(dir.path(), &wasm, b"");
+    assert_eq!(run.status, Some(1));
+    assert_eq!(run.stderr, "Uncaught { code: 7 }\n");
+}
+
+#[test]
+fn unresolvable_import_is_a_build_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("imp.mjs"), "import { x } from './missing.js';\nconsole.log(x);\n").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "imp.mjs"]), b"");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    assert!(stderr(&output).contains("missing.js"), "{}", stderr(&output));
+    assert!(!dir.path().join("imp.wasm").exists());
+}
+
+#[test]
+fn run_fuel_limit_and_stats() {
+    let (dir, wasm) = build_program("loop.js", "let i = 0; while (true) i++;");
+    let output = run_with_stdin(kiln(dir.path()).args(["run", "--fuel", "1000000"]).arg(&wasm), b"");
+    assert_eq!(output.status.code(), Some(124), "{}", stderr(&output));
+    assert!(stderr(&output).contains("ran out of fuel"), "{}", stderr(&output));
+
+    let (dir, wasm) = build_program("hi.js", "console.log('hi')");
+    let output = run_with_stdin(kiln(dir.path()).args(["run", "--stats"]).arg(&wasm), b"");
+    assert!(output.status.success());
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "hi\n");
+    let fuel: u64 = stderr(&output)
+        .split("fuel ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no fuel figure in {:?}", stderr(&output)));
+    assert!(fuel > 0);
+}

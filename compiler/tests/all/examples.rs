@@ -1,0 +1,92 @@
+//! Every program in `examples/` is built and run on both hosts; stdout (and
+//! stderr and exit status, where the example states them) must match the
+//! expected files byte for byte.
+
+use crate::util::{build, run_both, workspace};
+use std::path::{Path, PathBuf};
+
+struct Example {
+    dir: PathBuf,
+    program: String,
+    input: Vec<u8>,
+    expected_stdout: String,
+    expected_stderr: String,
+    expected_status: i32,
+}
+
+fn load(dir: &Path) -> Option<Example> {
+    let mut program = None;
+    let mut input = None;
+    for entry in std::fs::read_dir(dir).ok()? {
+        let path = entry.ok()?.path();
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        if name.ends_with(".js") || name.ends_with(".mjs") {
+            assert!(program.is_none(), "{} has more than one program", dir.display());
+            program = Some(name);
+        } else if name.starts_with("input.") {
+            input = Some(std::fs::read(&path).unwrap());
+        }
+    }
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).ok();
+    Some(Example {
+        dir: dir.to_path_buf(),
+        program: program?,
+        input: input.unwrap_or_else(|| panic!("{} has no input.* file", dir.display())),
+        expected_stdout: read("expected.out").unwrap_or_else(|| panic!("{} has no expected.out", dir.display())),
+        expected_stderr: read("expected.err").unwrap_or_default(),
+        expected_status: read("expected.status").map_or(0, |s| s.trim().parse().unwrap()),
+    })
+}
+
+fn check(name: &str) {
+    let example = load(&workspace().join("examples").join(name)).expect("example exists");
+    let out = tempfile::tempdir().unwrap();
+    let wasm = out.path().join(format!("{name}.wasm"));
+    let wasm = build(&example.dir, &example.program, wasm.to_str().unwrap());
+    let run = run_both(out.path(), &wasm, &example.input);
+    assert_eq!(run.stdout, example.expected_stdout, "stdout of {name}");
+    assert_eq!(run.stderr, example.expected_stderr, "stderr of {name}");
+    assert_eq!(run.status, Some(example.expected_status), "exit status of {name}");
+}
+
+#[test]
+fn every_example_directory_is_covered() {
+    let mut found: Vec<String> = std::fs::read_dir(workspace().join("examples"))
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(found, ["async-module", "discount", "hello", "json-transform", "sieve", "uncaught-error"], "add a #[test] for each new example");
+}
+
+#[test]
+fn hello() {
+    check("hello");
+}
+
+#[test]
+fn json_transform() {
+    check("json-transform");
+}
+
+#[test]
+fn discount() {
+    check("discount");
+}
+
+#[test]
+fn sieve() {
+    check("sieve");
+}
+
+#[test]
+fn async_module() {
+    check("async-module");
+}
+
+#[test]
+fn uncaught_error() {
+    check("uncaught-error");
+}

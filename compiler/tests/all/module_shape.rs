@@ -1,0 +1,92 @@
+//! What an output module looks like from the outside.
+
+use crate::util::{build, build_program, run_both, run_node, run_wasmtime};
+
+fn exports(wasm: &[u8]) -> Vec<String> {
+    let mut names = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ExportSection(section) = payload.unwrap() {
+            for export in section {
+                names.push(export.unwrap().name.to_string());
+            }
+        }
+    }
+    names
+}
+
+fn imports(wasm: &[u8]) -> Vec<(String, String)> {
+    let mut list = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::ImportSection(section) = payload.unwrap() {
+            for import in section.into_imports() {
+                let import = import.unwrap();
+                list.push((import.module.to_string(), import.name.to_string()));
+            }
+        }
+    }
+    list
+}
+
+fn custom_sections(wasm: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut list = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::CustomSection(section) = payload.unwrap() {
+            list.push((section.name().to_string(), section.data().to_vec()));
+        }
+    }
+    list
+}
+
+#[test]
+fn exports_only_memory_and_start_and_imports_only_wasi() {
+    let (_dir, wasm) = build_program("app.js", "console.log('x')");
+    let wasm = std::fs::read(wasm).unwrap();
+    let mut names = exports(&wasm);
+    names.sort();
+    assert_eq!(names, ["_start", "memory"]);
+    for (module, name) in imports(&wasm) {
+        assert_eq!(module, "wasi_snapshot_preview1", "unexpected import {module}.{name}");
+    }
+}
+
+#[test]
+fn carries_a_kiln_producers_entry_and_no_names() {
+    let (_dir, wasm) = build_program("app.js", "console.log('x')");
+    let sections = custom_sections(&std::fs::read(wasm).unwrap());
+    let names: Vec<_> = sections.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["producers"]);
+    let data = &sections[0].1;
+    assert!(data.windows(4).any(|w| w == b"kiln"), "producers section names kiln");
+}
+
+#[test]
+fn identical_input_builds_byte_identical_modules() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "const t = Date.now(); console.log(Math.random() < 2, t > 0)").unwrap();
+    let a = std::fs::read(build(dir.path(), "app.js", "a.wasm")).unwrap();
+    let b = std::fs::read(build(dir.path(), "app.js", "b.wasm")).unwrap();
+    assert!(a == b, "two builds of the same program differ");
+}
+
+#[test]
+fn math_random_differs_between_runs() {
+    let (dir, wasm) = build_program("rand.js", "console.log(Math.random(), Math.random())");
+    let runs = [
+        run_wasmtime(dir.path(), &wasm, b"").stdout,
+        run_wasmtime(dir.path(), &wasm, b"").stdout,
+        run_node(dir.path(), &wasm, b"").stdout,
+    ];
+    for run in &runs {
+        let numbers: Vec<f64> = run.split_whitespace().map(|n| n.parse().unwrap()).collect();
+        assert!(numbers.len() == 2 && numbers.iter().all(|n| (0.0..1.0).contains(n)), "{run}");
+    }
+    assert!(runs[0] != runs[1] && runs[1] != runs[2] && runs[0] != runs[2], "runs drew the same numbers: {runs:?}");
+}
+
+#[test]
+fn the_clock_is_read_at_run_time_not_build_time() {
+    // The build runs under a clock fixed at 2000-01-01; a module must see
+    // the real time.
+    let (dir, wasm) = build_program("now.js", "console.log(new Date().getFullYear() > 2000)");
+    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "true\n");
+}
