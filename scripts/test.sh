@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Runs Kiln's whole test suite: native unit tests of every crate, then the
+# end-to-end tests that build each example and run it on the embedded
+# wasmtime and on Node's node:wasi. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+./scripts/setup.sh
+echo "[kiln test] cargo test --release (the first build compiles wasmtime: ~10 minutes on 2 cores)" >&2
+cargo test --release
