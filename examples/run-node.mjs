@@ -4,6 +4,10 @@
 // the module's exit status becomes this process's.
 //
 //   node examples/run-node.mjs app.wasm [args...] < input.json
+//   node examples/run-node.mjs --invoke NAME app.wasm < input.json
+//
+// `--invoke NAME` calls export NAME (a function-mode module's entry point)
+// instead of `_start`.
 
 import { readFile } from "node:fs/promises";
 import { argv, exit } from "node:process";
@@ -13,7 +17,13 @@ import { argv, exit } from "node:process";
 process.removeAllListeners("warning");
 const { WASI } = await import("node:wasi");
 
-const [path, ...args] = argv.slice(2);
+let rest = argv.slice(2);
+let entry = "_start";
+if (rest[0] === "--invoke") {
+  entry = rest[1];
+  rest = rest.slice(2);
+}
+const [path, ...args] = rest;
 if (!path) {
   console.error("usage: node run-node.mjs MODULE.wasm [ARGS...]");
   exit(2);
@@ -36,4 +46,11 @@ try {
   exit(2);
 }
 const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-exit(wasi.start(instance));
+const { memory } = instance.exports;
+const run = instance.exports[entry];
+if (typeof run !== "function") {
+  console.error(`error: ${path} has no exported function \`${entry}\``);
+  exit(2);
+}
+// wasi.start() calls `_start`; present the chosen export under that name.
+exit(wasi.start({ exports: { memory, _start: run } }));

@@ -35,6 +35,9 @@ pub(crate) fn from_init_stderr(stderr: &[u8], source: &Source) -> Option<Error> 
             Error::JsSyntax { name: report.name, message: report.message, location, frame }
         }
         "internal" => Error::InvalidInput(report.message),
+        "export" => Error::NoSuchExport(report.message),
+        // Already formatted by the runtime: `TypeError: message` + stack.
+        "uncaught" => Error::JsException { name: String::new(), message: report.message, stack: String::new() },
         _ => Error::JsException { name: report.name, message: report.message, stack: report.stack },
     })
 }

@@ -44,7 +44,7 @@ pub enum Error {
     },
     /// The program threw while it was evaluated at build time, or a module
     /// import could not be resolved.
-    #[error("{name}: {message}")]
+    #[error("{}{message}", if name.is_empty() { String::new() } else { format!("{name}: ") })]
     JsException {
         /// The error's name (`TypeError`, ...).
         name: String,
@@ -53,6 +53,9 @@ pub enum Error {
         /// The JavaScript stack, one `at ...` frame a line.
         stack: String,
     },
+    /// An export named by `--invoke` does not exist or is not a function.
+    #[error("{0}")]
+    NoSuchExport(String),
     /// The input is not something Kiln can compile (e.g. not UTF-8).
     #[error("{0}")]
     InvalidInput(String),

@@ -37,7 +37,7 @@ pub use error::{Error, JsLocation};
 pub use output::write_atomically;
 pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
 pub use runner::{Outcome, RunOptions, RunReport, run_module};
-pub use source::{STDIN_NAME, Source, SourceKind};
+pub use source::{FunctionMode, IoMode, STDIN_NAME, Source, SourceKind};
 
 use kiln_snapshot::{SnapshotError, Snapshotter};
 use std::time::{Duration, Instant};
@@ -52,6 +52,9 @@ pub struct Compiled {
     pub wasm: Vec<u8>,
     /// Where the build time went.
     pub timings: BuildTimings,
+    /// What the program wrote to stderr while it ran at build time (function
+    /// mode: `console` output of the top level).
+    pub build_output: String,
 }
 
 /// Durations of the build steps.
@@ -71,6 +74,7 @@ pub struct BuildTimings {
 pub struct Compiler {
     snapshotter: Snapshotter,
     rewrite: RewriteOptions,
+    function_mode: Option<FunctionMode>,
 }
 
 impl Compiler {
@@ -80,12 +84,24 @@ impl Compiler {
     ///
     /// Fails if wasmtime cannot be set up on this host.
     pub fn new() -> Result<Self, Error> {
-        Ok(Compiler { snapshotter: Snapshotter::new().map_err(Error::Snapshot)?, rewrite: RewriteOptions::default() })
+        Ok(Compiler { snapshotter: Snapshotter::new().map_err(Error::Snapshot)?, rewrite: RewriteOptions::default(), function_mode: None })
+    }
+
+    /// Builds in function mode: the program must be an ES module; its top
+    /// level runs at build time and `mode.invoke` become wasm exports.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if the export names are unusable.
+    pub fn function_mode(&mut self, mode: FunctionMode) -> Result<&mut Self, Error> {
+        mode.validate()?;
+        self.function_mode = Some(mode);
+        Ok(self)
     }
 
     /// Sets the options of the final rewrite.
     pub fn rewrite_options(&mut self, options: RewriteOptions) -> &mut Self {
-        self.rewrite = options;
+        self.rewrite = RewriteOptions { invoked: self.rewrite.invoked.clone(), ..options };
         self
     }
 
@@ -96,18 +112,26 @@ impl Compiler {
     /// [`Error::JsSyntax`] or [`Error::JsException`] when the program is at
     /// fault; [`Error::Snapshot`] or [`Error::Rewrite`] for internal failures.
     pub fn compile(&self, source: &Source) -> Result<Compiled, Error> {
-        let snapshot = self.snapshotter.preinitialize(ENGINE_WASM, &source.init_input()).map_err(|e| match e {
+        let mut rewrite = self.rewrite.clone();
+        let mut source = source.clone();
+        if let Some(mode) = &self.function_mode {
+            // Only a module has exports to invoke.
+            source.kind = SourceKind::Module;
+            rewrite.invoked = mode.invoke.clone();
+        }
+        let source = &source;
+        let snapshot = self.snapshotter.preinitialize(ENGINE_WASM, &source.init_input(self.function_mode.as_ref())).map_err(|e| match e {
             SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source).unwrap_or(Error::Snapshot(e)),
             other => Error::Snapshot(other),
         })?;
         let started = Instant::now();
-        let wasm = finish_module(&snapshot.wasm, &self.rewrite)?;
+        let wasm = finish_module(&snapshot.wasm, &rewrite)?;
         let timings = BuildTimings {
             engine_compile: snapshot.timings.compile,
             init: snapshot.timings.init,
             snapshot: snapshot.timings.snapshot,
             rewrite: started.elapsed(),
         };
-        Ok(Compiled { wasm, timings })
+        Ok(Compiled { wasm, timings, build_output: String::from_utf8_lossy(&snapshot.stderr).into_owned() })
     }
 }

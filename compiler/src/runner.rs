@@ -16,6 +16,19 @@ pub struct RunOptions {
     pub fuel: Option<u64>,
     /// Arguments the module sees (`argv[1..]`); `argv[0]` is the module name.
     pub args: Vec<String>,
+    /// The exported function to call (default: `_start`). Function-mode
+    /// modules export one `() -> ()` function per invoked JS export.
+    pub entry: Option<String>,
+    /// The most linear memory the module may have, in bytes (default: no
+    /// limit beyond wasm's 4 GiB). Growing past it fails `memory.grow`,
+    /// which QuickJS reports as an out-of-memory error.
+    pub max_memory: Option<usize>,
+}
+
+/// The store's data: WASI plus the resource limiter.
+struct RunState {
+    wasi: WasiP1Ctx,
+    limits: wasmtime::StoreLimits,
 }
 
 /// How a run ended.
@@ -60,23 +73,36 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
     let started = Instant::now();
     let module = Module::new(&engine, wasm).map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
     let compile_time = started.elapsed();
-    if module.get_export("_start").is_none() {
-        return Err(Error::NotWasm { path: name.into(), reason: "it has no `_start` export (not a WASI command)".into() });
+    let entry = options.entry.as_deref().unwrap_or("_start");
+    match module.get_export(entry) {
+        Some(wasmtime::ExternType::Func(_)) => {}
+        _ if entry == "_start" => {
+            return Err(Error::NotWasm { path: name.into(), reason: "it has no `_start` export (not a WASI command)".into() });
+        }
+        _ => {
+            let functions: Vec<_> = module.exports().filter(|e| matches!(e.ty(), wasmtime::ExternType::Func(_))).map(|e| e.name().to_string()).collect();
+            return Err(Error::Run(format!("{name} has no exported function `{entry}` (it exports: {})", functions.join(", "))));
+        }
     }
 
     let mut argv = vec![name.to_string()];
     argv.extend(options.args.iter().cloned());
     let wasi = WasiCtxBuilder::new().inherit_stdio().args(&argv).build_p1();
-    let mut store = Store::new(&engine, wasi);
+    let mut limits = wasmtime::StoreLimitsBuilder::new();
+    if let Some(max) = options.max_memory {
+        limits = limits.memory_size(max);
+    }
+    let mut store = Store::new(&engine, RunState { wasi, limits: limits.build() });
+    store.limiter(|state| &mut state.limits);
     let budget = options.fuel.unwrap_or(u64::MAX);
     store.set_fuel(budget).map_err(|e| Error::Run(format!("setting fuel: {e:#}")))?;
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).map_err(|e| Error::Run(format!("linking WASI: {e:#}")))?;
+    let mut linker: Linker<RunState> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state| &mut state.wasi).map_err(|e| Error::Run(format!("linking WASI: {e:#}")))?;
 
     let started = Instant::now();
     let result = linker
         .instantiate(&mut store, &module)
-        .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, "_start"))
+        .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, entry))
         .and_then(|start| start.call(&mut store, ()));
     let run_time = started.elapsed();
     let fuel_consumed = budget - store.get_fuel().unwrap_or(0);

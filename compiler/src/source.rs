@@ -17,6 +17,71 @@ pub enum SourceKind {
     Detect,
 }
 
+/// How an invoked function receives its input and returns its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum IoMode {
+    /// stdin is parsed as one JSON value; the result is written as JSON and
+    /// a newline.
+    #[default]
+    Json,
+    /// The function gets stdin as a string and returns a string.
+    Text,
+    /// The function gets stdin as a `Uint8Array` and returns one.
+    Bytes,
+    /// Each stdin line is one JSON value; the function is called once per
+    /// line and each result is written as one line as soon as it is ready.
+    Ndjson,
+}
+
+impl IoMode {
+    /// The mode's name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            IoMode::Json => "json",
+            IoMode::Text => "text",
+            IoMode::Bytes => "bytes",
+            IoMode::Ndjson => "ndjson",
+        }
+    }
+}
+
+/// Function mode: the module's top level runs at build time, and each
+/// invoked export becomes a wasm export of type `() -> ()`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionMode {
+    /// The JS exports to invoke (`default` is the default export). The first
+    /// one is what `_start` runs.
+    pub invoke: Vec<String>,
+    /// How they do I/O.
+    pub io: IoMode,
+}
+
+impl FunctionMode {
+    /// Checks the export names: each must be usable as a wasm export next to
+    /// `memory` and `_start`, and appear once.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] naming the offending export.
+    pub fn validate(&self) -> Result<(), Error> {
+        if self.invoke.is_empty() {
+            return Err(Error::InvalidInput("function mode needs at least one export to invoke".into()));
+        }
+        for (i, name) in self.invoke.iter().enumerate() {
+            if name.is_empty() || name.contains(['\n', '\r', '\0']) {
+                return Err(Error::InvalidInput(format!("{name:?} is not a usable export name")));
+            }
+            if crate::KEPT_EXPORTS.contains(&name.as_str()) || name.starts_with("kiln.") {
+                return Err(Error::InvalidInput(format!("cannot invoke `{name}`: the module already exports that name")));
+            }
+            if self.invoke[..i].contains(name) {
+                return Err(Error::InvalidInput(format!("`{name}` is invoked twice")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A JavaScript program, read and checked.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -71,13 +136,21 @@ impl Source {
     }
 
     /// The engine's init input: a small header, then the program.
-    pub(crate) fn init_input(&self) -> Vec<u8> {
+    pub(crate) fn init_input(&self, function_mode: Option<&FunctionMode>) -> Vec<u8> {
         let kind = match self.kind {
             SourceKind::Script => "script",
             SourceKind::Module => "module",
             SourceKind::Detect => "auto",
         };
-        let mut input = format!("kiln-init 1\nfile {}\nkind {kind}\n\n", self.name).into_bytes();
+        let mut header = format!("kiln-init 1\nfile {}\nkind {kind}\n", self.name);
+        if let Some(mode) = function_mode {
+            for name in &mode.invoke {
+                header.push_str(&format!("invoke {name}\n"));
+            }
+            header.push_str(&format!("io {}\n", mode.io.name()));
+        }
+        header.push('\n');
+        let mut input = header.into_bytes();
         input.extend_from_slice(self.text.as_bytes());
         input
     }
@@ -96,6 +169,18 @@ mod tests {
     #[test]
     fn init_input_carries_name_kind_and_text() {
         let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
-        assert_eq!(s.init_input(), b"kiln-init 1\nfile a.mjs\nkind module\n\nexport {}");
+        assert_eq!(s.init_input(None), b"kiln-init 1\nfile a.mjs\nkind module\n\nexport {}");
+        let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
+        assert_eq!(s.init_input(Some(&mode)), b"kiln-init 1\nfile a.mjs\nkind module\ninvoke run\ninvoke default\nio ndjson\n\nexport {}");
+    }
+
+    #[test]
+    fn function_mode_rejects_clashing_or_repeated_names() {
+        let mode = |names: &[&str]| FunctionMode { invoke: names.iter().map(|s| s.to_string()).collect(), io: IoMode::Json };
+        assert!(mode(&["run", "default"]).validate().is_ok());
+        assert!(mode(&[]).validate().is_err());
+        assert!(mode(&["_start"]).validate().unwrap_err().to_string().contains("already exports"));
+        assert!(mode(&["run", "run"]).validate().unwrap_err().to_string().contains("twice"));
+        assert!(mode(&["a\nb"]).validate().is_err());
     }
 }

@@ -10,6 +10,9 @@
 //!
 //! `kind` is `script`, `module`, or `auto` (QuickJS's `JS_DetectModule`
 //! decides, as Node does for a `.js` file without a package type).
+//!
+//! Function mode adds one `invoke <export>` line per invoked export and an
+//! `io json|text|bytes|ndjson` line.
 
 /// How the source is to be compiled.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -19,11 +22,27 @@ pub(crate) enum SourceKind {
     Auto,
 }
 
+/// How an invoked function receives stdin and returns its result.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum IoMode {
+    /// stdin parsed as one JSON value; the result written as JSON.
+    Json,
+    /// stdin as a string; the result must be a string.
+    Text,
+    /// stdin as a Uint8Array; the result must be a Uint8Array.
+    Bytes,
+    /// One JSON value per stdin line; one result line per input line.
+    Ndjson,
+}
+
 /// A parsed init input.
 pub(crate) struct InitInput {
     pub(crate) file: String,
     pub(crate) kind: SourceKind,
     pub(crate) source: Vec<u8>,
+    /// Exports to invoke; empty for a program (script mode).
+    pub(crate) invoke: Vec<String>,
+    pub(crate) io: IoMode,
 }
 
 const MAGIC: &str = "kiln-init 1";
@@ -39,6 +58,8 @@ impl InitInput {
         }
         let mut file = None;
         let mut kind = SourceKind::Auto;
+        let mut invoke = Vec::new();
+        let mut io = IoMode::Json;
         for line in lines {
             let (key, value) = line.split_once(' ').ok_or_else(|| format!("bad init header line `{line}`"))?;
             match key {
@@ -51,6 +72,16 @@ impl InitInput {
                         other => return Err(format!("unknown source kind `{other}`")),
                     }
                 }
+                "invoke" => invoke.push(value.to_string()),
+                "io" => {
+                    io = match value {
+                        "json" => IoMode::Json,
+                        "text" => IoMode::Text,
+                        "bytes" => IoMode::Bytes,
+                        "ndjson" => IoMode::Ndjson,
+                        other => return Err(format!("unknown io mode `{other}`")),
+                    }
+                }
                 other => return Err(format!("unknown init header key `{other}`")),
             }
         }
@@ -59,7 +90,7 @@ impl InitInput {
             return Err("file name contains a NUL byte".into());
         }
         let source = input[header_end + 2..].to_vec();
-        Ok(InitInput { file, kind, source })
+        Ok(InitInput { file, kind, source, invoke, io })
     }
 }
 

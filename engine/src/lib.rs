@@ -20,6 +20,7 @@
 //! The JavaScript parser never runs at `_start`: the program was compiled
 //! during `kiln.init`.
 
+mod function;
 mod init_input;
 
 use init_input::{InitInput, SourceKind};
@@ -40,8 +41,17 @@ struct Engine {
     ctx: Context,
     js: JsRuntime,
     rejections: Rc<UnhandledRejections>,
+    /// What `_start` runs.
+    mode: Mode,
+}
+
+/// Script mode runs a program once; function mode calls exported functions
+/// of a module whose top level already ran at build time.
+enum Mode {
     /// The compiled program, taken by the first `_start`.
-    program: Cell<Option<Program>>,
+    Program(Cell<Option<Program>>),
+    /// The invoked exports, in `--invoke` order, and how they do I/O.
+    Functions(function::Functions),
 }
 
 /// A compiled but not yet evaluated program: a bytecode function (script) or
@@ -67,23 +77,50 @@ pub extern "C" fn kiln_init() {
     }
 }
 
-/// Run-time entry point: evaluate the pre-compiled program.
+/// Run-time entry point: evaluate the pre-compiled program, or in function
+/// mode call the first invoked function.
 #[unsafe(export_name = "_start")]
 pub extern "C" fn start() {
-    let status = ENGINE.with(|e| match e.borrow().as_ref() {
-        Some(engine) => run(engine),
+    exit_unless_ok(with_engine(|engine| match &engine.mode {
+        Mode::Program(program) => run(engine, program),
+        Mode::Functions(functions) => functions.invoke(engine, 0),
+    }));
+}
+
+/// Function mode: call the invoked function number `index`. The compiler
+/// gives each invoked function a wasm export of its own that calls this.
+#[unsafe(export_name = "kiln.invoke")]
+pub extern "C" fn invoke(index: u32) {
+    exit_unless_ok(with_engine(|engine| match &engine.mode {
+        Mode::Functions(functions) => functions.invoke(engine, index as usize),
+        Mode::Program(_) => {
+            eprintln!("kiln: this module has no invoked functions");
+            2
+        }
+    }));
+}
+
+fn with_engine(f: impl FnOnce(&Engine) -> i32) -> i32 {
+    ENGINE.with(|e| match e.borrow().as_ref() {
+        Some(engine) => {
+            engine.js.reseed_random();
+            f(engine)
+        }
         None => {
             eprintln!("kiln: this module was not pre-initialised (build it with `kiln build`)");
             2
         }
-    });
+    })
+}
+
+fn exit_unless_ok(status: i32) {
     if status != 0 {
         std::process::exit(status);
     }
 }
 
 /// A build failure, as reported to the compiler.
-struct BuildError {
+pub(crate) struct BuildError {
     kind: &'static str,
     name: String,
     message: String,
@@ -91,7 +128,7 @@ struct BuildError {
 }
 
 impl BuildError {
-    fn internal(message: impl Into<String>) -> Self {
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
         BuildError { kind: "internal", name: "Error".into(), message: message.into(), stack: String::new() }
     }
 
@@ -120,8 +157,16 @@ fn init() -> Result<Engine, BuildError> {
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
-    let program = ctx.with(|ctx| compile(&ctx, &input))?;
-    Ok(Engine { rt, ctx, js, rejections, program: Cell::new(Some(program)) })
+    let mode = if input.invoke.is_empty() {
+        Mode::Program(Cell::new(Some(ctx.with(|ctx| compile(&ctx, &input))?)))
+    } else {
+        js.set_console_to_stderr(true);
+        js.set_build_time(true);
+        let functions = function::prepare(&rt, &ctx, &js, &rejections, &input)?;
+        js.set_build_time(false);
+        Mode::Functions(functions)
+    };
+    Ok(Engine { rt, ctx, js, rejections, mode })
 }
 
 /// Compiles the source without running it. A module's imports are resolved
@@ -156,7 +201,7 @@ fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
 }
 
 /// Describes the pending exception of `ctx` for the compiler.
-fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError {
+pub(crate) fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError {
     let error = ctx.catch();
     let get = |key: &str| -> String {
         error
@@ -174,9 +219,8 @@ fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError {
 }
 
 /// Runs the program once and returns the module's exit status.
-fn run(engine: &Engine) -> i32 {
-    engine.js.reseed_random();
-    let Some(program) = engine.program.take() else {
+fn run(engine: &Engine, program: &Cell<Option<Program>>) -> i32 {
+    let Some(program) = program.take() else {
         eprintln!("kiln: the program has already run in this instance");
         return 2;
     };
@@ -195,34 +239,13 @@ fn run(engine: &Engine) -> i32 {
         Ok(value.is_promise().then(|| Persistent::save(&ctx, value)))
     });
 
-    let outcome = evaluated.and_then(|promise| {
-        run_jobs(&engine.rt).map_err(|job| {
-            let ctx = &job.0;
-            ctx.with(|ctx| engine.js.describe_uncaught(&ctx, ctx.catch()))
-        })?;
-        engine.ctx.with(|ctx| {
-            if let Some(promise) = promise {
-                let promise = promise.restore(&ctx).map_err(|e| e.to_string())?;
-                if let Some(p) = promise.as_promise() {
-                    if let rquickjs::promise::PromiseState::Rejected = p.state() {
-                        let reason = p.result::<Value>().and_then(|r| r.err()).map(|e| match e {
-                            rquickjs::Error::Exception => ctx.catch(),
-                            other => rquickjs::String::from_str(ctx.clone(), &other.to_string())
-                                .map(|s| s.into_value())
-                                .unwrap_or_else(|_| Value::new_undefined(ctx.clone())),
-                        });
-                        let reason = reason.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
-                        return Err(engine.js.describe_uncaught(&ctx, reason));
-                    }
-                }
-            }
-            match engine.rejections.take_first(&ctx) {
-                Some(reason) => Err(engine.js.describe_uncaught(&ctx, reason)),
-                None => Ok(()),
-            }
-        })
-    });
+    let outcome = evaluated.and_then(|promise| settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, promise).map(|_| ()));
+    finish(engine, outcome)
+}
 
+/// Flushes stdout and turns an outcome into an exit status, reporting the
+/// failure on stderr.
+pub(crate) fn finish(engine: &Engine, outcome: Result<(), String>) -> i32 {
     // A closed stdout is the reader's choice, not the program's failure.
     let _ = engine.js.flush();
     match outcome {
@@ -232,6 +255,39 @@ fn run(engine: &Engine) -> i32 {
             1
         }
     }
+}
+
+/// Runs jobs to completion; then, if `promise` is given, returns its value or
+/// the description of its rejection. Unhandled rejections fail too.
+pub(crate) fn settle(
+    rt: &Runtime,
+    context: &Context,
+    js: &JsRuntime,
+    rejections: &UnhandledRejections,
+    promise: Option<Persistent<Value<'static>>>,
+) -> Result<Option<Persistent<Value<'static>>>, String> {
+    run_jobs(rt).map_err(|job| {
+        let ctx = &job.0;
+        ctx.with(|ctx| js.describe_uncaught(&ctx, ctx.catch()))
+    })?;
+    context.with(|ctx| {
+        let mut value = None;
+        if let Some(promise) = promise {
+            let promise = promise.restore(&ctx).map_err(|e| e.to_string())?;
+            if let Some(p) = promise.as_promise() {
+                match p.result::<Value>() {
+                    Some(Ok(resolved)) => value = Some(Persistent::save(&ctx, resolved)),
+                    Some(Err(rquickjs::Error::Exception)) => return Err(js.describe_uncaught(&ctx, ctx.catch())),
+                    Some(Err(other)) => return Err(format!("Uncaught {other}")),
+                    None => return Err("the program's promise never settled (it waits for something that cannot happen)".into()),
+                }
+            }
+        }
+        match rejections.take_first(&ctx) {
+            Some(reason) => Err(js.describe_uncaught(&ctx, reason)),
+            None => Ok(value),
+        }
+    })
 }
 
 /// Encodes `s` as a JSON string literal.

@@ -28,7 +28,7 @@ function readInput() {
 }
 
 function writeOutput(value) {
-  Javy.IO.writeSync(1, new TextEncoder().encode(JSON.stringify(value)));
+  Javy.IO.writeSync(1, new TextEncoder().encode(JSON.stringify(value) + "\n"));
 }
 
 function run(input) {

@@ -2,7 +2,7 @@
 
 use crate::host::Host;
 use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Value};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
 
@@ -15,11 +15,36 @@ const STDOUT_BUFFER_LIMIT: usize = 64 * 1024;
 pub(crate) struct Stdio {
     host: Rc<dyn Host>,
     stdout: RefCell<Vec<u8>>,
+    /// While set, stdin and stdout are unavailable: the program is being
+    /// evaluated at build time, and its input exists only at run time.
+    sealed: Cell<bool>,
+    /// Send `console.log/info/debug` to stderr (function mode, where stdout
+    /// carries the function's result).
+    console_to_stderr: Cell<bool>,
 }
+
+const SEALED_MESSAGE: &str = "is not available while the module's top level runs at build time \
+     (input exists only when the module runs): use it inside the invoked function";
 
 impl Stdio {
     pub(crate) fn new(host: Rc<dyn Host>) -> Self {
-        Stdio { host, stdout: RefCell::new(Vec::new()) }
+        Stdio { host, stdout: RefCell::new(Vec::new()), sealed: Cell::new(false), console_to_stderr: Cell::new(false) }
+    }
+
+    pub(crate) fn set_sealed(&self, sealed: bool) {
+        self.sealed.set(sealed);
+    }
+
+    pub(crate) fn set_console_to_stderr(&self, yes: bool) {
+        self.console_to_stderr.set(yes);
+    }
+
+    fn check_open(&self, fd: i32) -> io::Result<()> {
+        if self.sealed.get() && (fd == 0 || fd == 1) {
+            let name = if fd == 0 { "stdin" } else { "stdout" };
+            return Err(io::Error::other(format!("{name} {SEALED_MESSAGE}")));
+        }
+        Ok(())
     }
 
     pub(crate) fn host(&self) -> Rc<dyn Host> {
@@ -36,6 +61,7 @@ impl Stdio {
 
     /// Writes to fd 1 (buffered) or fd 2 (after flushing fd 1).
     pub(crate) fn write(&self, fd: i32, bytes: &[u8]) -> io::Result<()> {
+        self.check_open(fd)?;
         match fd {
             1 => {
                 let full = {
@@ -53,7 +79,8 @@ impl Stdio {
         }
     }
 
-    fn read(&self, fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read(&self, fd: i32, buf: &mut [u8]) -> io::Result<usize> {
+        self.check_open(fd)?;
         if fd != 0 {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad file descriptor"));
         }
@@ -85,7 +112,16 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
             } else {
                 return Err(Exception::throw_type(&ctx, "write: data must be a string or a Uint8Array"));
             };
-            written.map_err(|e| Exception::throw_message(&ctx, &format!("write to fd {fd} failed: {e}")))
+            written.map_err(|e| Exception::throw_message(&ctx, &format!("writeSync: {e}")))
+        }),
+    )?;
+
+    let io = stdio.clone();
+    native.set(
+        "console",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, is_error: bool, text: String| -> rquickjs::Result<()> {
+            let fd = if is_error || io.console_to_stderr.get() { 2 } else { 1 };
+            io.write(fd, text.as_bytes()).map_err(|e| Exception::throw_message(&ctx, &format!("console: {e}")))
         }),
     )?;
 
@@ -105,7 +141,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
                 let target = all
                     .get_mut(offset..offset.saturating_add(length))
                     .ok_or_else(|| Exception::throw_range(&ctx, "readSync: range outside the buffer"))?;
-                io.read(fd, target).map_err(|e| Exception::throw_message(&ctx, &format!("read from fd {fd} failed: {e}")))
+                io.read(fd, target).map_err(|e| Exception::throw_message(&ctx, &format!("readSync: {e}")))
             },
         ),
     )?;

@@ -122,6 +122,53 @@ impl JsRuntime {
         self.io.write(2, text.as_bytes())
     }
 
+    /// Seals stdin and stdout while the program's top level is evaluated at
+    /// build time: reading or writing them then throws an `Error` explaining
+    /// that input exists only at run time.
+    pub fn set_build_time(&self, build_time: bool) {
+        self.io.set_sealed(build_time);
+    }
+
+    /// Sends `console.log/info/debug` to stderr instead of stdout (function
+    /// mode, where stdout carries only the function's result).
+    pub fn set_console_to_stderr(&self, yes: bool) {
+        self.io.set_console_to_stderr(yes);
+    }
+
+    /// Reads up to `buf.len()` bytes of stdin (0 at end of input).
+    ///
+    /// # Errors
+    ///
+    /// The host's read error, or stdin being sealed at build time.
+    pub fn read_stdin(&self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.io.read(0, buf)
+    }
+
+    /// Reads all of stdin.
+    ///
+    /// # Errors
+    ///
+    /// As [`JsRuntime::read_stdin`].
+    pub fn read_stdin_to_end(&self) -> std::io::Result<Vec<u8>> {
+        let mut all = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match self.io.read(0, &mut chunk)? {
+                0 => return Ok(all),
+                n => all.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Writes bytes to stdout (buffered; see [`JsRuntime::flush`]).
+    ///
+    /// # Errors
+    ///
+    /// The host's write error, or stdout being sealed at build time.
+    pub fn write_stdout(&self, bytes: &[u8]) -> std::io::Result<()> {
+        self.io.write(1, bytes)
+    }
+
     /// Forgets the random seed, so the next `Math.random()` draws a fresh one
     /// from the host.
     ///

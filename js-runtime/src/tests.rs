@@ -144,3 +144,30 @@ fn unhandled_rejections_are_reported_and_handled_ones_are_not() {
     let reason = reason.expect("one unhandled rejection");
     assert!(reason.starts_with("Uncaught Error: lost"), "{reason}");
 }
+
+#[test]
+fn stdin_and_stdout_are_sealed_at_build_time() {
+    let h = Harness::new(b"input");
+    h.js.set_build_time(true);
+    let (out, _) = h.run(
+        "try { Javy.IO.readSync(0, new Uint8Array(4)) } catch (e) { console.error(e.message) }
+         try { console.log('x') } catch (e) { console.error(e.message) }
+         console.warn('warnings still go to stderr')",
+    );
+    assert_eq!(out, "");
+    let err = String::from_utf8(h.host.stderr()).unwrap();
+    let lines: Vec<_> = err.lines().collect();
+    assert!(lines[0].starts_with("readSync: stdin is not available while the module's top level runs at build time"), "{err}");
+    assert!(lines[1].starts_with("console: stdout is not available"), "{err}");
+    assert_eq!(lines[2], "warnings still go to stderr");
+    h.js.set_build_time(false);
+    assert_eq!(h.run("console.log('now it works')").0, "now it works\n");
+}
+
+#[test]
+fn console_can_be_redirected_to_stderr() {
+    let h = Harness::new(b"");
+    h.js.set_console_to_stderr(true);
+    let (out, err) = h.run("console.log('a'); console.error('b')");
+    assert_eq!((out.as_str(), err.as_str()), ("", "a\nb\n"));
+}

@@ -2,7 +2,7 @@
 
 use anyhow::Context;
 use clap::Args;
-use kiln::{Compiler, RewriteOptions, STDIN_NAME, Source, SourceKind};
+use kiln::{Compiler, FunctionMode, IoMode, RewriteOptions, STDIN_NAME, Source, SourceKind};
 use std::io::{IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -20,6 +20,7 @@ Examples:
   kiln build app.js                  # writes app.wasm next to app.js
   kiln build src/main.mjs -o out.wasm
   cat app.js | kiln build - -o app.wasm
+  kiln build discount.js --invoke run     # function mode: JSON in, JSON out
 
 A program using import/export or top-level await, or named *.mjs, is an ES
 module; anything else is a classic script (sloppy mode allowed).")]
@@ -45,6 +46,19 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     keep_names: bool,
 
+    /// Function mode: evaluate the module's top level at build time and make
+    /// export NAME a wasm export that reads stdin, calls it and writes its
+    /// result (`default` is the default export). Repeatable; `_start` runs
+    /// the first. Only stdout carries results: console output goes to stderr.
+    #[arg(long, value_name = "NAME")]
+    invoke: Vec<String>,
+
+    /// How invoked functions do I/O: json (stdin parsed as JSON, result
+    /// written as JSON), text (string in, string out), bytes (Uint8Array in
+    /// and out), ndjson (one call per stdin line, one result line each).
+    #[arg(long, value_name = "MODE", default_value = "json", requires = "invoke")]
+    io: IoArg,
+
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -52,6 +66,25 @@ pub(crate) struct BuildArgs {
     /// Print how long each build step took.
     #[arg(long)]
     timings: bool,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum IoArg {
+    Json,
+    Text,
+    Bytes,
+    Ndjson,
+}
+
+impl From<IoArg> for IoMode {
+    fn from(arg: IoArg) -> Self {
+        match arg {
+            IoArg::Json => IoMode::Json,
+            IoArg::Text => IoMode::Text,
+            IoArg::Bytes => IoMode::Bytes,
+            IoArg::Ndjson => IoMode::Ndjson,
+        }
+    }
 }
 
 pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
@@ -81,8 +114,14 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut compiler = Compiler::new()?;
-    compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names });
+    compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, ..RewriteOptions::default() });
+    if !args.invoke.is_empty() {
+        compiler.function_mode(FunctionMode { invoke: args.invoke.clone(), io: args.io.into() })?;
+    }
     let compiled = compiler.compile(&source)?;
+    if !compiled.build_output.is_empty() && !args.quiet {
+        eprint!("{}", compiled.build_output);
+    }
 
     if to_stdout {
         let mut stdout = std::io::stdout().lock();

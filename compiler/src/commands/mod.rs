@@ -23,8 +23,8 @@ pub(crate) fn report(error: &anyhow::Error) {
         }
         return;
     }
-    if let Some(kiln::Error::JsException { name, message, stack }) = error.downcast_ref::<kiln::Error>() {
-        eprintln!("error: the program threw during build: {name}: {message}");
+    if let Some(e @ kiln::Error::JsException { stack, .. }) = error.downcast_ref::<kiln::Error>() {
+        eprintln!("error: the program failed while it was evaluated at build time:\n{e}");
         for line in stack.lines() {
             eprintln!("{line}");
         }

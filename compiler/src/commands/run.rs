@@ -21,6 +21,7 @@ Examples:
   kiln run app.wasm < input.json
   kiln run --stats app.wasm < input.json     # fuel and time on stderr
   kiln run --fuel 10000000 app.wasm          # stop after 10M units of fuel
+  kiln run --invoke total fn.wasm < in.json  # call a function-mode export
 
 Exit status: the module's; 124 when --fuel runs out; 134 when the module
 traps; 2 when the file is not a runnable module.")]
@@ -34,6 +35,16 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N")]
     fuel: Option<u64>,
 
+    /// Call this exported function instead of `_start` (function-mode
+    /// modules export one per `--invoke` given to `kiln build`).
+    #[arg(long, value_name = "NAME")]
+    invoke: Option<String>,
+
+    /// Limit the module's linear memory to SIZE bytes (suffixes K, M, G:
+    /// e.g. 64M). Default: no limit.
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_memory: Option<usize>,
+
     /// Print the fuel consumed and the time taken to stderr after the run.
     #[arg(long)]
     stats: bool,
@@ -46,7 +57,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.module).map_err(|source| kiln::Error::Io { action: "reading", path: args.module.clone(), source })?;
     let name = args.module.display().to_string();
-    let options = RunOptions { fuel: args.fuel, args: args.args.clone() };
+    let options = RunOptions { fuel: args.fuel, args: args.args.clone(), entry: args.invoke.clone(), max_memory: args.max_memory };
     let report = kiln::run_module(&name, &wasm, &options).with_context(|| format!("running {name}"))?;
 
     if args.stats {
@@ -68,4 +79,37 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_TRAP)
         }
     })
+}
+
+/// Parses `4096`, `64K`, `64M`, `1G` (binary multiples).
+fn parse_size(text: &str) -> Result<usize, String> {
+    let text = text.trim();
+    let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, ""),
+    };
+    let shift = match unit.to_ascii_uppercase().trim_end_matches(['B', 'I']) {
+        "" => 0,
+        "K" => 10,
+        "M" => 20,
+        "G" => 30,
+        _ => return Err(format!("unknown size unit `{unit}` (use K, M or G)")),
+    };
+    let n: usize = digits.parse().map_err(|_| format!("`{text}` is not a size (e.g. 64M)"))?;
+    n.checked_shl(shift).filter(|v| v >> shift == n).ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_parse_with_binary_suffixes() {
+        assert_eq!(parse_size("4096"), Ok(4096));
+        assert_eq!(parse_size("64K"), Ok(64 << 10));
+        assert_eq!(parse_size("64M"), Ok(64 << 20));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        assert!(parse_size("12X").is_err());
+        assert!(parse_size("M").is_err());
+    }
 }

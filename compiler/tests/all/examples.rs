@@ -2,7 +2,7 @@
 //! stderr and exit status, where the example states them) must match the
 //! expected files byte for byte.
 
-use crate::util::{build, run_both, workspace};
+use crate::util::{kiln, run_both, run_with_stdin, workspace};
 use std::path::{Path, PathBuf};
 
 struct Example {
@@ -12,6 +12,8 @@ struct Example {
     expected_stdout: String,
     expected_stderr: String,
     expected_status: i32,
+    /// Extra `kiln build` arguments, from the example's `build-args` file.
+    build_args: Vec<String>,
 }
 
 fn load(dir: &Path) -> Option<Example> {
@@ -35,6 +37,7 @@ fn load(dir: &Path) -> Option<Example> {
         expected_stdout: read("expected.out").unwrap_or_else(|| panic!("{} has no expected.out", dir.display())),
         expected_stderr: read("expected.err").unwrap_or_default(),
         expected_status: read("expected.status").map_or(0, |s| s.trim().parse().unwrap()),
+        build_args: read("build-args").map_or_else(Vec::new, |s| s.split_whitespace().map(str::to_string).collect()),
     })
 }
 
@@ -42,7 +45,8 @@ fn check(name: &str) {
     let example = load(&workspace().join("examples").join(name)).expect("example exists");
     let out = tempfile::tempdir().unwrap();
     let wasm = out.path().join(format!("{name}.wasm"));
-    let wasm = build(&example.dir, &example.program, wasm.to_str().unwrap());
+    let output = run_with_stdin(kiln(&example.dir).args(["build", "-q", &example.program, "-o"]).arg(&wasm).args(&example.build_args), b"");
+    assert!(output.status.success(), "building {name}: {}", String::from_utf8_lossy(&output.stderr));
     let run = run_both(out.path(), &wasm, &example.input);
     assert_eq!(run.stdout, example.expected_stdout, "stdout of {name}");
     assert_eq!(run.stderr, example.expected_stderr, "stderr of {name}");
@@ -58,7 +62,7 @@ fn every_example_directory_is_covered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    assert_eq!(found, ["async-module", "discount", "hello", "json-transform", "sieve", "uncaught-error"], "add a #[test] for each new example");
+    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "json-transform", "sieve", "uncaught-error"], "add a #[test] for each new example");
 }
 
 #[test]
@@ -89,4 +93,17 @@ fn async_module() {
 #[test]
 fn uncaught_error() {
     check("uncaught-error");
+}
+
+#[test]
+fn discount_function() {
+    check("discount-function");
+}
+
+#[test]
+fn function_mode_discount_gives_the_script_versions_output() {
+    let examples = workspace().join("examples");
+    let script = std::fs::read(examples.join("discount/expected.out")).unwrap();
+    let function = std::fs::read(examples.join("discount-function/expected.out")).unwrap();
+    assert_eq!(script, function);
 }

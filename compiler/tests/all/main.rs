@@ -2,5 +2,6 @@
 
 mod cli;
 mod examples;
+mod function_mode;
 mod module_shape;
 mod util;

@@ -223,8 +223,8 @@
     return out;
   }
 
-  const stdout = (args) => native.write(1, formatArgs(args) + "\n");
-  const stderr = (args) => native.write(2, formatArgs(args) + "\n");
+  const stdout = (args) => native.console(false, formatArgs(args) + "\n");
+  const stderr = (args) => native.console(true, formatArgs(args) + "\n");
   const console = {
     log: (...args) => stdout(args),
     info: (...args) => stdout(args),

@@ -1,0 +1,190 @@
+//! Function mode: `--invoke` exports called with stdin, on both hosts.
+
+use crate::util::{Run, kiln, run_with_stdin, workspace};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+const MODULE: &str = r#"
+const RATES = new Map([["tea", 3], ["cup", 10]]);   // built once, at build time
+console.log("top level ran");                        // goes to the build's stderr
+let calls = 0;
+export function total(input) {
+  calls++;
+  console.log("called");                             // stderr: stdout is for the result
+  return { total: input.items.reduce((s, i) => s + (RATES.get(i) ?? 0), 0), calls };
+}
+export async function later(input) { await null; return [input.n, "later"]; }
+export function boom() { console.log("about to fail"); throw new TypeError("bad input"); }
+export default function (input) { return { default: input }; }
+export const notAFunction = 3;
+export function upper(text) { return text.toUpperCase(); }
+export function reverse(bytes) { return bytes.slice().reverse(); }
+export function double(x) { return { n: x.n * 2, tag: x.pad.slice(0, 1) }; }
+export function count(text) { return String(++calls); }
+"#;
+
+fn build_with(dir: &Path, args: &[&str]) -> Output {
+    std::fs::write(dir.join("fn.js"), MODULE).unwrap();
+    run_with_stdin(kiln(dir).args(["build", "fn.js", "-o", "fn.wasm"]).args(args), b"")
+}
+
+fn build_ok(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let output = build_with(dir.path(), args);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let wasm = dir.path().join("fn.wasm");
+    (dir, wasm)
+}
+
+/// Calls export `name` on both hosts and checks they agree.
+fn invoke(dir: &Path, wasm: &Path, name: &str, stdin: &[u8]) -> Run {
+    let to_run = |output: Output| Run {
+        status: output.status.code(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    };
+    let wasmtime = to_run(run_with_stdin(kiln(dir).args(["run", "--invoke", name]).arg(wasm), stdin));
+    let mut node = std::process::Command::new("node");
+    node.current_dir(dir).arg(workspace().join("examples/run-node.mjs")).args(["--invoke", name]).arg(wasm);
+    let node = to_run(run_with_stdin(&mut node, stdin));
+    assert_eq!(wasmtime, node, "wasmtime (left) and node:wasi (right) disagree");
+    wasmtime
+}
+
+#[test]
+fn every_invoked_export_becomes_a_wasm_export_taking_json() {
+    let (dir, wasm) = build_ok(&["--invoke", "total", "--invoke", "later", "--invoke", "default"]);
+    let run = invoke(dir.path(), &wasm, "total", br#"{"items":["tea","cup","tea"]}"#);
+    assert_eq!((run.status, run.stdout.as_str(), run.stderr.as_str()), (Some(0), "{\"total\":16,\"calls\":1}\n", "called\n"));
+    // A returned promise is awaited.
+    assert_eq!(invoke(dir.path(), &wasm, "later", br#"{"n":7}"#).stdout, "[7,\"later\"]\n");
+    assert_eq!(invoke(dir.path(), &wasm, "default", b"[1]").stdout, "{\"default\":[1]}\n");
+    // `_start` runs the first invoked function, so any WASI host can run it.
+    let start = invoke(dir.path(), &wasm, "_start", br#"{"items":["cup"]}"#);
+    assert_eq!(start.stdout, "{\"total\":10,\"calls\":1}\n");
+}
+
+#[test]
+fn top_level_runs_at_build_time_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = build_with(dir.path(), &["--invoke", "total"]);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("top level ran"));
+    let run = invoke(dir.path(), &dir.path().join("fn.wasm"), "total", br#"{"items":[]}"#);
+    assert!(!run.stderr.contains("top level ran"), "{}", run.stderr);
+}
+
+#[test]
+fn text_and_bytes_modes() {
+    let (dir, wasm) = build_ok(&["--invoke", "upper", "--io", "text"]);
+    assert_eq!(invoke(dir.path(), &wasm, "upper", "héllo\n".as_bytes()).stdout, "HÉLLO\n");
+    let (dir, wasm) = build_ok(&["--invoke", "reverse", "--io", "bytes"]);
+    let run = run_with_stdin(kiln(dir.path()).arg("run").arg(&wasm), &[0, 1, 2, 255]);
+    assert_eq!(run.stdout, [255, 2, 1, 0]);
+}
+
+#[test]
+fn wrong_result_type_is_a_type_error() {
+    let (dir, wasm) = build_ok(&["--invoke", "total", "--io", "text"]);
+    let run = invoke(dir.path(), &wasm, "total", b"x");
+    assert_eq!(run.status, Some(1));
+    assert!(run.stderr.contains("TypeError"), "{}", run.stderr);
+}
+
+#[test]
+fn ndjson_streams_far_more_than_the_memory_limit() {
+    let (dir, wasm) = build_ok(&["--invoke", "double", "--io", "ndjson"]);
+    // 64 MiB of input through a module limited to 16 MiB of memory.
+    let pad = "x".repeat(16 * 1024);
+    let lines = 4096;
+    let mut input = String::new();
+    for n in 0..lines {
+        input.push_str(&format!("{{\"n\":{n},\"pad\":\"{pad}\"}}\n"));
+    }
+    let output = run_with_stdin(kiln(dir.path()).args(["run", "--max-memory", "16M"]).arg(&wasm), input.as_bytes());
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let out = String::from_utf8(output.stdout).unwrap();
+    assert_eq!(out.lines().count(), lines);
+    assert_eq!(out.lines().last(), Some(&*format!("{{\"n\":{},\"tag\":\"x\"}}", (lines - 1) * 2)));
+    // The same stream kept in memory does not fit: the limit is real.
+    std::fs::write(dir.path().join("keep.js"), "const kept = []; export function keep(x) { kept.push(x); return 1 }").unwrap();
+    let built = run_with_stdin(kiln(dir.path()).args(["build", "-q", "keep.js", "--invoke", "keep", "--io", "ndjson"]), b"");
+    assert!(built.status.success());
+    let output = run_with_stdin(kiln(dir.path()).args(["run", "--max-memory", "16M", "keep.wasm"]), input.as_bytes());
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("out of memory"), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn ndjson_on_both_hosts_writes_one_line_per_record() {
+    let (dir, wasm) = build_ok(&["--invoke", "double", "--io", "ndjson"]);
+    let run = invoke(dir.path(), &wasm, "double", b"{\"n\":1,\"pad\":\"a\"}\n\n{\"n\":2,\"pad\":\"b\"}\r\n{\"n\":3,\"pad\":\"c\"}");
+    assert_eq!(run.stdout, "{\"n\":2,\"tag\":\"a\"}\n{\"n\":4,\"tag\":\"b\"}\n{\"n\":6,\"tag\":\"c\"}\n");
+}
+
+#[test]
+fn a_throwing_function_writes_nothing_to_stdout() {
+    let (dir, wasm) = build_ok(&["--invoke", "boom"]);
+    let run = invoke(dir.path(), &wasm, "boom", b"{}");
+    assert_eq!(run.status, Some(1));
+    assert_eq!(run.stdout, "");
+    assert!(run.stderr.starts_with("about to fail\nUncaught TypeError: bad input\n    at boom (fn.js:11:"), "{}", run.stderr);
+}
+
+#[test]
+fn invalid_json_input_is_reported() {
+    let (dir, wasm) = build_ok(&["--invoke", "total"]);
+    let run = invoke(dir.path(), &wasm, "total", b"{not json");
+    assert_eq!(run.status, Some(1));
+    assert!(run.stderr.contains("SyntaxError") && run.stderr.contains("stdin must hold JSON"), "{}", run.stderr);
+}
+
+#[test]
+fn unknown_or_non_function_exports_are_build_errors_listing_the_exports() {
+    for (name, problem) in [("nope", "no export named `nope`"), ("notAFunction", "`notAFunction` is a number, not a function")] {
+        let dir = tempfile::tempdir().unwrap();
+        let output = build_with(dir.path(), &["--invoke", name]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(problem), "{stderr}");
+        assert!(stderr.contains("its exports are: boom, count, default, double, later, notAFunction, reverse, total, upper"), "{stderr}");
+        assert!(!dir.path().join("fn.wasm").exists());
+    }
+}
+
+#[test]
+fn touching_stdin_or_stdout_at_build_time_is_a_build_error() {
+    for (body, stream) in [("Javy.IO.readSync(0, new Uint8Array(8))", "stdin"), ("Javy.IO.writeSync(1, new Uint8Array(1))", "stdout")] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("io.js"), format!("{body};\nexport function run() {{}}\n")).unwrap();
+        let output = run_with_stdin(kiln(dir.path()).args(["build", "io.js", "--invoke", "run"]), b"");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&format!("{stream} is not available while the module's top level runs at build time")), "{stderr}");
+        assert!(stderr.contains("io.js:1:"), "{stderr}");
+        assert!(!dir.path().join("io.wasm").exists());
+    }
+}
+
+/// Each instance starts from the snapshot; state changes persist only
+/// within one instance, across calls of its exports.
+#[test]
+fn state_is_fresh_per_instance_and_shared_within_one() {
+    let (dir, wasm) = build_ok(&["--invoke", "count", "--io", "text"]);
+    assert_eq!(invoke(dir.path(), &wasm, "count", b"").stdout, "1");
+    assert_eq!(invoke(dir.path(), &wasm, "count", b"").stdout, "1");
+
+    use wasmtime::{Engine, Linker, Module, Store};
+    use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+    let engine = Engine::default();
+    let module = Module::from_file(&engine, &wasm).unwrap();
+    let stdout = MemoryOutputPipe::new(1 << 16);
+    let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdin(MemoryInputPipe::new(Vec::new())).stdout(stdout.clone()).build_p1();
+    let mut store = Store::new(&engine, wasi);
+    let mut linker = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).unwrap();
+    let instance = linker.instantiate(&mut store, &module).unwrap();
+    let count = instance.get_typed_func::<(), ()>(&mut store, "count").unwrap();
+    count.call(&mut store, ()).unwrap();
+    count.call(&mut store, ()).unwrap();
+    assert_eq!(&stdout.contents()[..], b"12");
+}

@@ -1,0 +1,230 @@
+//! Function mode: the module's top level runs at build time; each run calls
+//! one exported function with stdin as its argument and writes its result.
+//!
+//! What persists: every instance starts from the snapshot, i.e. the state
+//! right after the top level ran at build time. Changes an invocation makes
+//! to module state are seen by later invocations *in the same instance* (a
+//! host calling several exports of one instance) and by nothing else.
+
+use crate::init_input::{InitInput, IoMode};
+use crate::{BuildError, Engine, exception_report, finish, settle};
+use kiln_js_runtime::{JsRuntime, UnhandledRejections};
+use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
+
+/// The invoked exports, ready to call.
+pub(crate) struct Functions {
+    list: Vec<Persistent<Function<'static>>>,
+    io: IoMode,
+}
+
+/// Evaluates the module's top level (with stdin and stdout sealed) and looks
+/// up the invoked exports.
+pub(crate) fn prepare(
+    rt: &Runtime,
+    context: &Context,
+    js: &JsRuntime,
+    rejections: &UnhandledRejections,
+    input: &InitInput,
+) -> Result<Functions, BuildError> {
+    let (namespace, promise) = context.with(|ctx| {
+        let evaluated = Module::declare(ctx.clone(), input.file.as_str(), input.source.clone())
+            .map_err(|e| caught(&ctx, e, "syntax"))?
+            .eval()
+            .map_err(|e| caught(&ctx, e, "exception"))?;
+        let (module, promise) = evaluated;
+        let namespace = module.namespace().map_err(|e| caught(&ctx, e, "exception"))?;
+        Ok::<_, BuildError>((Persistent::save(&ctx, namespace), Persistent::save(&ctx, promise.into_value())))
+    })?;
+    settle(rt, context, js, rejections, Some(promise)).map_err(|description| BuildError {
+        kind: "uncaught",
+        name: String::new(),
+        message: description.strip_prefix("Uncaught ").unwrap_or(&description).to_string(),
+        stack: String::new(),
+    })?;
+
+    context.with(|ctx| {
+        let namespace = namespace.restore(&ctx).map_err(|e| BuildError::internal(e.to_string()))?;
+        let list = input
+            .invoke
+            .iter()
+            .map(|name| lookup(&ctx, &namespace, name).map(|f| Persistent::save(&ctx, f)))
+            .collect::<Result<_, _>>()?;
+        Ok(Functions { list, io: input.io })
+    })
+}
+
+fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, kind: &'static str) -> BuildError {
+    match error {
+        rquickjs::Error::Exception => exception_report(ctx, kind),
+        other => BuildError::internal(other.to_string()),
+    }
+}
+
+/// Finds export `name`, which must be a function.
+fn lookup<'js>(ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> Result<Function<'js>, BuildError> {
+    let value: Value = namespace.get(name).map_err(|e| caught(ctx, e, "exception"))?;
+    if let Some(f) = value.as_function() {
+        return Ok(f.clone());
+    }
+    let mut names: Vec<String> = namespace.keys::<String>().filter_map(Result::ok).collect();
+    names.sort();
+    let available = if names.is_empty() { "it has no exports".to_string() } else { format!("its exports are: {}", names.join(", ")) };
+    let problem = if value.is_undefined() && !names.iter().any(|n| n == name) {
+        format!("the module has no export named `{name}`")
+    } else {
+        format!("the export `{name}` is {}, not a function", describe_type(&value))
+    };
+    Err(BuildError { kind: "export", name: "Error".into(), message: format!("{problem}; {available}"), stack: String::new() })
+}
+
+impl Functions {
+    /// Calls function `index` according to the I/O mode; returns the exit
+    /// status.
+    pub(crate) fn invoke(&self, engine: &Engine, index: usize) -> i32 {
+        let Some(function) = self.list.get(index) else {
+            eprintln!("kiln: no invoked function number {index}");
+            return 2;
+        };
+        let outcome = match self.io {
+            IoMode::Ndjson => self.stream_lines(engine, function),
+            io => engine
+                .js
+                .read_stdin_to_end()
+                .map_err(|e| format!("reading stdin: {e}"))
+                .and_then(|input| call(engine, function, io, Input::Bytes(input)))
+                .and_then(|output| engine.js.write_stdout(&output).map_err(|e| format!("writing stdout: {e}"))),
+        };
+        finish(engine, outcome)
+    }
+
+    /// NDJSON: one call per input line, each result written (and flushed) as
+    /// soon as it is ready. Only the current line is held in memory.
+    fn stream_lines(&self, engine: &Engine, function: &Persistent<Function<'static>>) -> Result<(), String> {
+        let mut pending: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            let n = engine.js.read_stdin(&mut chunk).map_err(|e| format!("reading stdin: {e}"))?;
+            if n == 0 {
+                break;
+            }
+            let mut rest = &chunk[..n];
+            while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
+                pending.extend_from_slice(&rest[..newline]);
+                rest = &rest[newline + 1..];
+                self.one_line(engine, function, &std::mem::take(&mut pending))?;
+            }
+            pending.extend_from_slice(rest);
+        }
+        self.one_line(engine, function, &pending)
+    }
+
+    fn one_line(&self, engine: &Engine, function: &Persistent<Function<'static>>, line: &[u8]) -> Result<(), String> {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        let output = call(engine, function, IoMode::Json, Input::Line(line))?;
+        engine.js.write_stdout(&output).and_then(|()| engine.js.flush()).map_err(|e| format!("writing stdout: {e}"))
+    }
+}
+
+enum Input<'a> {
+    Bytes(Vec<u8>),
+    Line(&'a [u8]),
+}
+
+/// Converts the input, calls the function, awaits a returned promise and
+/// converts the result; returns the bytes to write.
+fn call(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, input: Input<'_>) -> Result<Vec<u8>, String> {
+    let describe = |ctx: &Ctx<'_>, e: rquickjs::Error| match e {
+        rquickjs::Error::Exception => engine.js.describe_uncaught(ctx, ctx.catch()),
+        other => format!("Uncaught Error: {other}"),
+    };
+    let returned = engine.ctx.with(|ctx| {
+        let bytes = match &input {
+            Input::Bytes(b) => b.as_slice(),
+            Input::Line(l) => l,
+        };
+        let argument: Value = match io {
+            IoMode::Json | IoMode::Ndjson => ctx.json_parse(bytes.to_vec()).map_err(|e| match e {
+                rquickjs::Error::Exception => {
+                    let description = engine.js.describe_uncaught(&ctx, ctx.catch());
+                    if description.starts_with("Uncaught SyntaxError") { format!("{description} (stdin must hold JSON)") } else { description }
+                }
+                other => format!("Uncaught SyntaxError: stdin is not valid JSON: {other}"),
+            })?,
+            IoMode::Text => rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(bytes)).map_err(|e| describe(&ctx, e))?.into_value(),
+            IoMode::Bytes => TypedArray::<u8>::new(ctx.clone(), bytes.to_vec()).map_err(|e| describe(&ctx, e))?.into_value(),
+        };
+        let f = function.clone().restore(&ctx).map_err(|e| describe(&ctx, e))?;
+        let result: Value = f.call((argument,)).map_err(|e| describe(&ctx, e))?;
+        Ok::<_, String>(Persistent::save(&ctx, result))
+    })?;
+
+    let is_promise = engine.ctx.with(|ctx| returned.clone().restore(&ctx).map(|v| v.is_promise()).unwrap_or(false));
+    let value = if is_promise {
+        settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, Some(returned))?.ok_or("the function's promise has no value")?
+    } else {
+        settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, None)?;
+        returned
+    };
+
+    engine.ctx.with(|ctx| {
+        let value = value.restore(&ctx).map_err(|e| describe(&ctx, e))?;
+        encode_result(&ctx, io, value).map_err(|e| describe(&ctx, e))
+    })
+}
+
+/// Turns the function's result into output bytes.
+fn encode_result<'js>(ctx: &Ctx<'js>, io: IoMode, value: Value<'js>) -> rquickjs::Result<Vec<u8>> {
+    let wrong_type = |expected: &str| {
+        rquickjs::Exception::throw_type(ctx, &format!("the invoked function returned {}, expected {expected} (--io {})", describe_type(&value), io_name(io)))
+    };
+    match io {
+        IoMode::Json | IoMode::Ndjson => {
+            let text = ctx.json_stringify(value.clone())?.map(|s| s.to_string()).transpose()?;
+            let mut text = match text {
+                Some(t) => t,
+                // JSON.stringify gives undefined for undefined and functions.
+                None => return Err(wrong_type("a JSON-serialisable value")),
+            };
+            text.push('\n');
+            Ok(text.into_bytes())
+        }
+        IoMode::Text => match value.as_string() {
+            Some(s) => Ok(s.to_string()?.into_bytes()),
+            None => Err(wrong_type("a string")),
+        },
+        IoMode::Bytes => match value.as_object().and_then(|o| o.as_typed_array::<u8>()) {
+            // SAFETY: read while the array is alive, inside this call.
+            Some(bytes) => Ok(bytes.as_raw().map(|raw| unsafe { raw.as_ref() }.to_vec()).unwrap_or_default()),
+            None => Err(wrong_type("a Uint8Array")),
+        },
+    }
+}
+
+/// A value's type as a JavaScript programmer would name it.
+fn describe_type(value: &Value<'_>) -> &'static str {
+    use rquickjs::Type;
+    match value.type_of() {
+        Type::Int | Type::Float => "a number",
+        Type::String => "a string",
+        Type::Bool => "a boolean",
+        Type::Undefined | Type::Uninitialized => "undefined",
+        Type::Null => "null",
+        Type::BigInt => "a bigint",
+        Type::Symbol => "a symbol",
+        Type::Array => "an array",
+        Type::Promise => "a promise",
+        _ => "an object",
+    }
+}
+
+fn io_name(io: IoMode) -> &'static str {
+    match io {
+        IoMode::Json => "json",
+        IoMode::Text => "text",
+        IoMode::Bytes => "bytes",
+        IoMode::Ndjson => "ndjson",
+    }
+}
