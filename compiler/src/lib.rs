@@ -37,6 +37,7 @@ pub use error::{Error, JsLocation};
 pub use output::write_atomically;
 pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
 pub use runner::{Outcome, RunOptions, RunReport, run_module};
+pub use kiln_snapshot::ModuleCache;
 pub use source::{FunctionMode, IoMode, STDIN_NAME, Source, SourceKind};
 
 use kiln_snapshot::{SnapshotError, Snapshotter};
@@ -97,6 +98,13 @@ impl Compiler {
         mode.validate()?;
         self.function_mode = Some(mode);
         Ok(self)
+    }
+
+    /// Keeps compiled code in `cache`: the engine is then compiled once,
+    /// not on every build.
+    pub fn cache(&mut self, cache: ModuleCache) -> &mut Self {
+        self.snapshotter.set_cache(cache);
+        self
     }
 
     /// Sets the options of the final rewrite.

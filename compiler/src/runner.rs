@@ -23,6 +23,9 @@ pub struct RunOptions {
     /// limit beyond wasm's 4 GiB). Growing past it fails `memory.grow`,
     /// which QuickJS reports as an out-of-memory error.
     pub max_memory: Option<usize>,
+    /// Where to keep the compiled module for next time (default: compile
+    /// every run).
+    pub cache: Option<crate::ModuleCache>,
 }
 
 /// The store's data: WASI plus the resource limiter.
@@ -71,7 +74,11 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
     let started = Instant::now();
-    let module = Module::new(&engine, wasm).map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
+    let module = match &options.cache {
+        Some(cache) => cache.load_or_compile(&engine, wasm, "run"),
+        None => Module::new(&engine, wasm),
+    }
+    .map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
     let compile_time = started.elapsed();
     let entry = options.entry.as_deref().unwrap_or("_start");
     match module.get_export(entry) {

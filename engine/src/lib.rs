@@ -166,8 +166,24 @@ fn init() -> Result<Engine, BuildError> {
         js.set_build_time(false);
         Mode::Functions(functions)
     };
+    settle_heap(&rt);
     Ok(Engine { rt, ctx, js, rejections, mode })
 }
+
+/// Collects the garbage of initialization, keeping it out of the snapshot,
+/// and sets QuickJS's next-collection threshold from the live heap.
+///
+/// Snapshot hazard: without this, the threshold left by initialization lies
+/// below the heap's size, so the first allocation of every run would start a
+/// full collection (measured: ~14,000 fuel for an empty program).
+fn settle_heap(rt: &Runtime) {
+    rt.run_gc();
+    let live = usize::try_from(rt.memory_usage().malloc_size).unwrap_or(0);
+    rt.set_gc_threshold(live + (live / 2).max(GC_HEADROOM));
+}
+
+/// The least a run may allocate before QuickJS's first collection.
+const GC_HEADROOM: usize = 1024 * 1024;
 
 /// Compiles the source without running it. A module's imports are resolved
 /// here too, so that a missing import is a build error.

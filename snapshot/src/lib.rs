@@ -22,7 +22,10 @@
 
 #![deny(missing_docs)]
 
+mod cache;
 mod sealed_wasi;
+
+pub use cache::ModuleCache;
 
 use std::time::{Duration, Instant};
 use wasmtime::{Engine, Instance, Linker, Module, Store};
@@ -89,6 +92,7 @@ pub struct Snapshot {
 /// builds in one process share its configuration.
 pub struct Snapshotter {
     engine: Engine,
+    cache: Option<ModuleCache>,
 }
 
 impl Snapshotter {
@@ -100,7 +104,14 @@ impl Snapshotter {
     pub fn new() -> Result<Self, SnapshotError> {
         let config = wasmtime::Config::new();
         let engine = Engine::new(&config).map_err(wasm_error("configuring wasmtime"))?;
-        Ok(Snapshotter { engine })
+        Ok(Snapshotter { engine, cache: None })
+    }
+
+    /// Keeps the compiled engine in `cache`, so that later builds skip
+    /// compiling it (most of a build's time without a cache).
+    pub fn set_cache(&mut self, cache: ModuleCache) -> &mut Self {
+        self.cache = Some(cache);
+        self
     }
 
     /// Instantiates `engine_wasm`, passes `init_input` on its stdin, calls its
@@ -118,7 +129,11 @@ impl Snapshotter {
         let (cx, instrumented) = wizer.instrument(engine_wasm).map_err(wasm_error("instrumenting the engine"))?;
 
         let started = Instant::now();
-        let module = Module::new(&self.engine, &instrumented).map_err(wasm_error("compiling the engine"))?;
+        let module = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, &instrumented, "engine"),
+            None => Module::new(&self.engine, &instrumented),
+        }
+        .map_err(wasm_error("compiling the engine"))?;
         timings.compile = started.elapsed();
 
         let started = Instant::now();

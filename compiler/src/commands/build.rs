@@ -59,6 +59,11 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_name = "MODE", default_value = "json", requires = "invoke")]
     io: IoArg,
 
+    /// Do not read or write the cache of compiled code ($KILN_CACHE_DIR,
+    /// default ~/.cache/kiln).
+    #[arg(long)]
+    no_cache: bool,
+
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -114,6 +119,9 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     }
 
     let mut compiler = Compiler::new()?;
+    if let Some(cache) = super::module_cache(args.no_cache) {
+        compiler.cache(cache);
+    }
     compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, ..RewriteOptions::default() });
     if !args.invoke.is_empty() {
         compiler.function_mode(FunctionMode { invoke: args.invoke.clone(), io: args.io.into() })?;

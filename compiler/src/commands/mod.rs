@@ -2,6 +2,9 @@
 //! exit statuses.
 
 pub(crate) mod build;
+mod cache;
+
+pub(crate) use cache::module_cache;
 pub(crate) mod run;
 
 /// Exit status for a usage or I/O error (clap uses 2 for usage errors too).

@@ -45,6 +45,11 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_memory: Option<usize>,
 
+    /// Do not read or write the cache of compiled code ($KILN_CACHE_DIR,
+    /// default ~/.cache/kiln).
+    #[arg(long)]
+    no_cache: bool,
+
     /// Print the fuel consumed and the time taken to stderr after the run.
     #[arg(long)]
     stats: bool,
@@ -57,7 +62,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.module).map_err(|source| kiln::Error::Io { action: "reading", path: args.module.clone(), source })?;
     let name = args.module.display().to_string();
-    let options = RunOptions { fuel: args.fuel, args: args.args.clone(), entry: args.invoke.clone(), max_memory: args.max_memory };
+    let options = RunOptions { fuel: args.fuel, args: args.args.clone(), entry: args.invoke.clone(), max_memory: args.max_memory, cache: super::module_cache(args.no_cache) };
     let report = kiln::run_module(&name, &wasm, &options).with_context(|| format!("running {name}"))?;
 
     if args.stats {

@@ -12,6 +12,9 @@ pub fn workspace() -> PathBuf {
 pub fn kiln(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kiln"));
     cmd.current_dir(dir).env_clear().env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    // A cache shared by the tests: the engine is compiled once per run of
+    // the suite instead of once per build.
+    cmd.env("KILN_CACHE_DIR", workspace().join("target").join("kiln-test-cache"));
     cmd
 }
 
