@@ -1,0 +1,4 @@
+// Function mode: the same work, with Kiln doing the I/O.
+export function run(input) {
+  return input;
+}

@@ -1,0 +1,245 @@
+//! Kiln's benchmark suite.
+//!
+//! ```text
+//! cargo run -p kiln-bench --release [-- --quick] [--json PATH]
+//! ```
+//!
+//! For each program in `bench/programs` (and the discount example) it
+//! measures the output module's size, the median `kiln build` time (warm
+//! compiled-code cache), the fuel one invocation consumes, the median wall
+//! time of one invocation of a precompiled module (instantiate + run,
+//! in-process, without fuel metering), and the same JavaScript on native
+//! QuickJS (rquickjs on the host, same runtime API) as the lower bound an
+//! interpreter can reach. It prints a table and writes it as JSON.
+//!
+//! Timings are medians and ratios for reading, never assertions.
+
+use anyhow::{Context, Result, bail};
+use kiln::{Compiler, FunctionMode, IoMode, ModuleCache, Source, SourceKind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use wasmtime::{Config, Engine, Linker, Module, Store};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+
+/// One benchmark: a program, how to build it, and its input.
+struct Case {
+    name: &'static str,
+    file: &'static str,
+    invoke: Option<&'static str>,
+    input: Vec<u8>,
+}
+
+#[derive(serde::Serialize)]
+struct Row {
+    name: String,
+    mode: &'static str,
+    input_bytes: usize,
+    module_bytes: usize,
+    build_ms: f64,
+    fuel: u64,
+    wasm_ms: f64,
+    native_ms: Option<f64>,
+    ratio: Option<f64>,
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let json_path = args
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/bench/latest.json"));
+    let repeats = if quick { 3 } else { 7 };
+
+    let mut rows = Vec::new();
+    for case in cases(quick) {
+        eprintln!("[kiln-bench] {}", case.name);
+        rows.push(measure(&case, repeats).with_context(|| format!("benchmark {}", case.name))?);
+    }
+    print_table(&rows);
+    if let Some(dir) = json_path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::write(&json_path, serde_json::to_string_pretty(&rows)?).with_context(|| format!("writing {}", json_path.display()))?;
+    eprintln!("[kiln-bench] wrote {}", json_path.display());
+    Ok(())
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("bench/ is in the workspace").to_path_buf()
+}
+
+/// An order document of about `bytes` bytes, the same on every run.
+fn orders(bytes: usize) -> Vec<u8> {
+    let mut out = String::from("{\"currency\":\"EUR\",\"orders\":[");
+    let mut i = 0u64;
+    while out.len() < bytes {
+        if i > 0 {
+            out.push(',');
+        }
+        let customer = (i * 7919) % 1000;
+        out.push_str(&format!(
+            "{{\"id\":{i},\"customer\":\"c{customer}\",\"lines\":[{{\"sku\":\"s{}\",\"qty\":{},\"price\":{}.5}},{{\"sku\":\"s{}\",\"qty\":1,\"price\":9.99}}]}}",
+            i % 97,
+            1 + i % 4,
+            i % 50,
+            i % 89
+        ));
+        i += 1;
+    }
+    out.push_str("]}");
+    out.into_bytes()
+}
+
+fn cases(quick: bool) -> Vec<Case> {
+    let cart = std::fs::read(workspace().join("examples/discount/input.json")).expect("examples/discount/input.json");
+    let big = if quick { 1 << 20 } else { 10 << 20 };
+    vec![
+        Case { name: "empty", file: "bench/programs/empty.js", invoke: None, input: vec![] },
+        Case { name: "console hello", file: "bench/programs/hello.js", invoke: None, input: vec![] },
+        Case { name: "json identity", file: "bench/programs/json-identity.js", invoke: None, input: cart.clone() },
+        Case { name: "json identity", file: "bench/programs/json-identity-fn.mjs", invoke: Some("run"), input: cart.clone() },
+        Case { name: "json transform 1MB", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(1 << 20) },
+        Case { name: "json transform big", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(big) },
+        Case { name: "discount", file: "examples/discount/discount.js", invoke: None, input: cart.clone() },
+        Case { name: "discount", file: "examples/discount-function/discount.mjs", invoke: Some("run"), input: cart },
+        Case { name: "sieve 2,000,000", file: "examples/sieve/sieve.js", invoke: None, input: b"2000000".to_vec() },
+        Case { name: "richards-lite", file: "bench/programs/richards-lite.js", invoke: None, input: vec![] },
+        Case { name: "string builder", file: "bench/programs/string-builder.js", invoke: None, input: vec![] },
+    ]
+}
+
+fn measure(case: &Case, repeats: usize) -> Result<Row> {
+    let path = workspace().join(case.file);
+    let source = Source::from_path(&path)?;
+    let mut compiler = Compiler::new()?;
+    compiler.cache(ModuleCache::new(workspace().join("target/bench/cache")));
+    if let Some(name) = case.invoke {
+        compiler.function_mode(FunctionMode { invoke: vec![name.to_string()], io: IoMode::Json })?;
+    }
+    compiler.compile(&source)?; // warm the cache
+    let mut build_times = Vec::new();
+    let mut wasm = Vec::new();
+    for _ in 0..repeats {
+        let started = Instant::now();
+        wasm = compiler.compile(&source)?.wasm;
+        build_times.push(started.elapsed());
+    }
+
+    let fuel = run_wasm(&wasm, &case.input, true, 1)?.1;
+    let (wasm_time, _) = run_wasm(&wasm, &case.input, false, repeats)?;
+    let native = match case.invoke {
+        None => Some(run_native(&source, &case.input, repeats)?),
+        Some(_) => None,
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    Ok(Row {
+        name: case.name.to_string(),
+        mode: if case.invoke.is_some() { "function" } else { "script" },
+        input_bytes: case.input.len(),
+        module_bytes: wasm.len(),
+        build_ms: ms(median(build_times)),
+        fuel,
+        wasm_ms: ms(wasm_time),
+        native_ms: native.map(ms),
+        ratio: native.map(|n| wasm_time.as_secs_f64() / n.as_secs_f64().max(1e-9)),
+    })
+}
+
+/// Instantiates and runs `_start` `repeats` times on a module compiled once;
+/// returns the median wall time and the fuel of the last run.
+fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<(Duration, u64)> {
+    let mut config = Config::new();
+    config.consume_fuel(metered);
+    let engine = Engine::new(&config)?;
+    let module = Module::new(&engine, wasm)?;
+    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx)?;
+    let pre = linker.instantiate_pre(&module)?;
+    let mut times = Vec::new();
+    let mut fuel = 0;
+    for _ in 0..repeats {
+        let stdout = MemoryOutputPipe::new(usize::MAX >> 1);
+        let stderr = MemoryOutputPipe::new(1 << 20);
+        let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdin(MemoryInputPipe::new(input.to_vec())).stdout(stdout).stderr(stderr.clone()).build_p1();
+        let mut store = Store::new(&engine, wasi);
+        if metered {
+            store.set_fuel(u64::MAX)?;
+        }
+        let started = Instant::now();
+        let instance = pre.instantiate(&mut store)?;
+        let result = instance.get_typed_func::<(), ()>(&mut store, "_start")?.call(&mut store, ());
+        times.push(started.elapsed());
+        if let Err(e) = result {
+            match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+                Some(exit) if exit.0 == 0 => {}
+                _ => bail!("module failed: {e:#}\n{}", String::from_utf8_lossy(&stderr.contents())),
+            }
+        }
+        if metered {
+            fuel = u64::MAX - store.get_fuel()?;
+        }
+    }
+    Ok((median(times), fuel))
+}
+
+/// Runs the program on native QuickJS with the same runtime API, from
+/// context creation to the last job, `repeats` times.
+fn run_native(source: &Source, input: &[u8], repeats: usize) -> Result<Duration> {
+    use rquickjs::{Context, Runtime};
+    let mut times = Vec::new();
+    for _ in 0..repeats {
+        let host = kiln_js_runtime::MemoryHost::new(input);
+        let started = Instant::now();
+        let rt = Runtime::new()?;
+        let ctx = Context::full(&rt)?;
+        let js = ctx.with(|ctx| kiln_js_runtime::JsRuntime::install(&ctx, host.clone()))?;
+        let failed = ctx.with(|ctx| {
+            let module = source.kind == SourceKind::Module || source.text.contains("export ");
+            let result = if module {
+                rquickjs::Module::evaluate(ctx.clone(), source.name.as_str(), source.text.as_str()).map(|_| ())
+            } else {
+                ctx.eval::<(), _>(source.text.as_str())
+            };
+            result.err().map(|_| js.describe_uncaught(&ctx, ctx.catch()))
+        });
+        if let Some(error) = failed {
+            bail!("native run failed: {error}");
+        }
+        kiln_js_runtime::run_jobs(&rt).map_err(|_| anyhow::anyhow!("a job failed"))?;
+        js.flush()?;
+        times.push(started.elapsed());
+        drop(js);
+    }
+    Ok(median(times))
+}
+
+fn median(mut times: Vec<Duration>) -> Duration {
+    times.sort();
+    times[times.len() / 2]
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9} | {:>15} | {:>10} | {:>10} | {:>7} |",
+        "program", "mode", "input B", "module B", "build ms", "fuel", "wasm ms", "native ms", "ratio"
+    );
+    println!("|{}|", ["---"; 9].join("|"));
+    for r in rows {
+        println!(
+            "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9.0} | {:>15} | {:>10.2} | {:>10} | {:>7} |",
+            r.name,
+            r.mode,
+            r.input_bytes,
+            r.module_bytes,
+            r.build_ms,
+            r.fuel,
+            r.wasm_ms,
+            r.native_ms.map_or("-".to_string(), |n| format!("{n:.2}")),
+            r.ratio.map_or("-".to_string(), |x| format!("{x:.2}x")),
+        );
+    }
+}
