@@ -24,7 +24,7 @@ mod function;
 mod init_input;
 
 use init_input::{InitInput, SourceKind};
-use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections, run_jobs};
+use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections};
 use rquickjs::{Context, Ctx, Persistent, Runtime, Value, qjs};
 use std::cell::{Cell, RefCell};
 use std::io::Read;
@@ -273,7 +273,7 @@ pub(crate) fn finish(engine: &Engine, outcome: Result<(), String>) -> i32 {
     }
 }
 
-/// Runs jobs to completion; then, if `promise` is given, returns its value or
+/// Runs the event loop (jobs and timers) to the end; then, if `promise` is given, returns its value or
 /// the description of its rejection. Unhandled rejections fail too.
 pub(crate) fn settle(
     rt: &Runtime,
@@ -282,10 +282,7 @@ pub(crate) fn settle(
     rejections: &UnhandledRejections,
     promise: Option<Persistent<Value<'static>>>,
 ) -> Result<Option<Persistent<Value<'static>>>, String> {
-    run_jobs(rt).map_err(|job| {
-        let ctx = &job.0;
-        ctx.with(|ctx| js.describe_uncaught(&ctx, ctx.catch()))
-    })?;
+    js.run_event_loop(rt, context)?;
     context.with(|ctx| {
         let mut value = None;
         if let Some(promise) = promise {

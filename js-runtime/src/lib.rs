@@ -2,8 +2,8 @@
 //!
 //! Everything a program sees beyond the language itself is installed here:
 //! `console`, `Javy.IO`, `TextEncoder`/`TextDecoder`, a `Math.random` that is
-//! reseeded per instance, and the job loop that runs Promise reactions to
-//! completion. The crate builds natively as well as for `wasm32-wasip1`, so
+//! reseeded per instance, timers on a virtual clock, and the event loop that
+//! runs Promise reactions and timers to completion. The crate builds natively as well as for `wasm32-wasip1`, so
 //! its tests run on the host against an in-memory [`Host`].
 //!
 //! # Example
@@ -40,6 +40,7 @@ mod io;
 mod random;
 
 pub use event_loop::{JobError, UnhandledRejections, run_jobs};
+use event_loop::run_jobs as drain_jobs;
 pub use host::{Host, MemoryHost, StdHost};
 
 use rquickjs::{Ctx, Function, Object, Persistent, Value};
@@ -53,6 +54,7 @@ const JS_SOURCES: &[(&str, &str)] = &[
     ("kiln:javy", include_str!("js/javy.js")),
 ];
 const CONSOLE_JS: &str = include_str!("js/console.js");
+const TIMERS_JS: &str = include_str!("js/timers.js");
 
 /// Handle on the runtime API installed in one context.
 ///
@@ -62,6 +64,7 @@ pub struct JsRuntime {
     io: Rc<io::Stdio>,
     random: Rc<random::Random>,
     describe_uncaught: Persistent<Function<'static>>,
+    run_next_timer: Persistent<Function<'static>>,
 }
 
 impl JsRuntime {
@@ -83,6 +86,9 @@ impl JsRuntime {
         let describe: Function = eval_installer(ctx, "kiln:console", CONSOLE_JS, &native)?
             .into_function()
             .ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))?;
+        let run_next_timer: Function = eval_installer(ctx, "kiln:timers", TIMERS_JS, &native)?
+            .into_function()
+            .ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))?;
         for (name, source) in JS_SOURCES {
             eval_installer(ctx, name, source, &native)?;
         }
@@ -90,6 +96,7 @@ impl JsRuntime {
             io,
             random,
             describe_uncaught: Persistent::save(ctx, describe),
+            run_next_timer: Persistent::save(ctx, run_next_timer),
         })
     }
 
@@ -101,6 +108,33 @@ impl JsRuntime {
             Ok(text) => text,
             // Describing failed (e.g. a getter threw): fall back to the type.
             Err(_) => format!("Uncaught exception of type {}", error.type_name()),
+        }
+    }
+
+    /// Runs the event loop to the end: Promise jobs until the queue is
+    /// empty, then the timer due first, then jobs again, until neither is
+    /// left (see `js/timers.js` for the virtual clock).
+    ///
+    /// Must be called outside `Context::with`.
+    ///
+    /// # Errors
+    ///
+    /// The description (as [`JsRuntime::describe_uncaught`]) of the first
+    /// exception that a job or timer callback did not catch.
+    pub fn run_event_loop(&self, rt: &rquickjs::Runtime, context: &rquickjs::Context) -> Result<(), String> {
+        loop {
+            drain_jobs(rt).map_err(|job| job.0.with(|ctx| self.describe_uncaught(&ctx, ctx.catch())))?;
+            let ran = context.with(|ctx| {
+                let next = self.run_next_timer.clone().restore(&ctx).map_err(|e| e.to_string())?;
+                match next.call::<_, bool>(()) {
+                    Ok(ran) => Ok(ran),
+                    Err(rquickjs::Error::Exception) => Err(self.describe_uncaught(&ctx, ctx.catch())),
+                    Err(other) => Err(format!("Uncaught Error: {other}")),
+                }
+            })?;
+            if !ran {
+                return Ok(());
+            }
         }
     }
 

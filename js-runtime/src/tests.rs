@@ -1,6 +1,6 @@
 //! Native tests of the runtime API against an in-memory host.
 
-use crate::{JsRuntime, MemoryHost, UnhandledRejections, run_jobs};
+use crate::{JsRuntime, MemoryHost, UnhandledRejections};
 use rquickjs::{Context, Runtime};
 
 // Fields drop in order: the runtime API's persistent values must go before
@@ -30,7 +30,9 @@ impl Harness {
                 panic!("script threw: {text}");
             }
         });
-        run_jobs(&self.rt).expect("jobs ran");
+        if let Err(e) = self.js.run_event_loop(&self.rt, &self.ctx) {
+            panic!("event loop failed: {e}");
+        }
         self.js.flush().unwrap();
         (
             String::from_utf8(self.host.stdout()).unwrap(),
@@ -170,4 +172,35 @@ fn console_can_be_redirected_to_stderr() {
     h.js.set_console_to_stderr(true);
     let (out, err) = h.run("console.log('a'); console.error('b')");
     assert_eq!((out.as_str(), err.as_str()), ("", "a\nb\n"));
+}
+
+#[test]
+fn timers_run_in_due_order_on_a_virtual_clock() {
+    let out = stdout_of(
+        "const log = [];
+         setTimeout(() => log.push('t100'), 100);
+         setTimeout((a, b) => log.push('t0 ' + a + b), 0, 'x', 'y');
+         setTimeout(() => log.push('t1'), 1);
+         const never = setTimeout(() => log.push('cleared'), 5); clearTimeout(never);
+         let n = 0; const iv = setInterval(() => { log.push('iv' + ++n); if (n === 3) clearInterval(iv); }, 30);
+         setTimeout(() => Promise.resolve().then(() => log.push('job after t50')), 50);
+         setTimeout(() => log.push('t50b'), 50);
+         Promise.resolve().then(() => log.push('job first'));
+         setTimeout(() => console.log(log.join(' ')), 10 * 60 * 1000);",
+    );
+    assert_eq!(out, "job first t0 xy t1 iv1 job after t50 t50b iv2 iv3 t100\n");
+}
+
+#[test]
+fn timer_callbacks_that_throw_fail_the_event_loop() {
+    let h = Harness::new(b"");
+    h.ctx.with(|ctx| ctx.eval::<(), _>("setTimeout(() => { throw new RangeError('late') }, 5)").unwrap());
+    let error = h.js.run_event_loop(&h.rt, &h.ctx).unwrap_err();
+    assert!(error.starts_with("Uncaught RangeError: late"), "{error}");
+}
+
+#[test]
+fn set_timeout_rejects_strings() {
+    let out = stdout_of("try { setTimeout('1+1', 0) } catch (e) { console.log(e.name) }");
+    assert_eq!(out, "TypeError\n");
 }

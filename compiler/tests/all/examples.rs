@@ -62,7 +62,7 @@ fn every_example_directory_is_covered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "json-transform", "sieve", "uncaught-error"], "add a #[test] for each new example");
+    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "json-transform", "sieve", "timers", "uncaught-error"], "add a #[test] for each new example");
 }
 
 #[test]
@@ -106,4 +106,9 @@ fn function_mode_discount_gives_the_script_versions_output() {
     let script = std::fs::read(examples.join("discount/expected.out")).unwrap();
     let function = std::fs::read(examples.join("discount-function/expected.out")).unwrap();
     assert_eq!(script, function);
+}
+
+#[test]
+fn timers() {
+    check("timers");
 }
