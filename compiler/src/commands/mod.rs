@@ -24,6 +24,9 @@ pub(crate) fn report(error: &anyhow::Error) {
             Some(loc) => eprintln!("error: {name}: {message}\n  --> {}:{}:{}", loc.file, loc.line, loc.column),
             None => eprintln!("error: {name}: {message}"),
         }
+        if message.starts_with("could not load module") {
+            eprintln!("note: Kiln compiles one file; imports of other files are not resolved yet");
+        }
         return;
     }
     if let Some(e @ kiln::Error::JsException { stack, .. }) = error.downcast_ref::<kiln::Error>() {

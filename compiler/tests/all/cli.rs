@@ -158,6 +158,7 @@ fn unresolvable_import_is_a_build_error() {
     let output = run_with_stdin(kiln(dir.path()).args(["build", "imp.mjs"]), b"");
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
     assert!(stderr(&output).contains("missing.js"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("imports of other files are not resolved yet"), "{}", stderr(&output));
     assert!(!dir.path().join("imp.wasm").exists());
 }
 
