@@ -90,3 +90,28 @@ fn the_clock_is_read_at_run_time_not_build_time() {
     let (dir, wasm) = build_program("now.js", "console.log(new Date().getFullYear() > 2000)");
     assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "true\n");
 }
+
+/// The program is parsed and compiled at build time: a run's cost does not
+/// grow with the amount of source it never executes. (Parsing 1 MB of
+/// JavaScript at run time would cost far more than the whole small run.)
+#[test]
+fn the_parser_does_not_run_at_invocation_time() {
+    fn fuel(dir: &std::path::Path, wasm: &std::path::Path) -> u64 {
+        let output = crate::util::run_with_stdin(crate::util::kiln(dir).args(["run", "--stats"]).arg(wasm), b"");
+        assert!(output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        stderr.split("fuel ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).expect("fuel figure")
+    }
+    let small = "console.log('ok');\n";
+    let mut large = String::from("function neverCalled() {\n");
+    for i in 0..10_000 {
+        large.push_str(&format!("  function helper{i}(a, b) {{ const t = [a, b, {i}]; return t.map((x) => x * 2).reduce((s, x) => s + x, 0); }}\n"));
+    }
+    large.push_str("}\n");
+    large.push_str(small);
+    assert!(large.len() > 1_000_000);
+    let (dir_small, wasm_small) = build_program("small.js", small);
+    let (dir_large, wasm_large) = build_program("large.js", &large);
+    let (a, b) = (fuel(dir_small.path(), &wasm_small), fuel(dir_large.path(), &wasm_large));
+    assert!(b < a * 2, "a run of the 1 MB program cost {b} fuel against {a} for the small one");
+}
