@@ -103,7 +103,7 @@ pub extern "C" fn invoke(index: u32) {
 fn with_engine(f: impl FnOnce(&Engine) -> i32) -> i32 {
     ENGINE.with(|e| match e.borrow().as_ref() {
         Some(engine) => {
-            engine.js.reseed_random();
+            engine.js.begin_run();
             f(engine)
         }
         None => {

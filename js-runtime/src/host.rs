@@ -15,6 +15,14 @@ pub trait Host {
     fn write_stderr(&self, bytes: &[u8]) -> io::Result<()>;
     /// Returns 64 unpredictable bits, for seeding `Math.random`.
     fn random_seed(&self) -> u64;
+
+    /// Fills `buf` with unpredictable bytes (`crypto.getRandomValues`).
+    fn fill_random(&self, buf: &mut [u8]) {
+        for chunk in buf.chunks_mut(8) {
+            let bytes = self.random_seed().to_le_bytes();
+            chunk.copy_from_slice(&bytes[..chunk.len()]);
+        }
+    }
 }
 
 /// The process's own stdin, stdout and stderr (file descriptors 0, 1, 2),
@@ -56,18 +64,28 @@ impl Host for StdHost {
     fn random_seed(&self) -> u64 {
         os_random_u64()
     }
+
+    #[cfg(target_os = "wasi")]
+    fn fill_random(&self, buf: &mut [u8]) {
+        os_random_fill(buf);
+    }
 }
 
 #[cfg(target_os = "wasi")]
-fn os_random_u64() -> u64 {
+fn os_random_fill(buf: &mut [u8]) {
     #[link(wasm_import_module = "wasi_snapshot_preview1")]
     unsafe extern "C" {
         fn random_get(buf: *mut u8, len: usize) -> u16;
     }
+    // SAFETY: `buf` is a valid, writable buffer of the length passed.
+    // A failing random_get leaves the bytes as they were.
+    unsafe { random_get(buf.as_mut_ptr(), buf.len()) };
+}
+
+#[cfg(target_os = "wasi")]
+fn os_random_u64() -> u64 {
     let mut bytes = [0u8; 8];
-    // SAFETY: `bytes` is a valid, writable buffer of the length passed.
-    // A failing random_get leaves zeros, which the generator tolerates.
-    unsafe { random_get(bytes.as_mut_ptr(), bytes.len()) };
+    os_random_fill(&mut bytes);
     u64::from_le_bytes(bytes)
 }
 

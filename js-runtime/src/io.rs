@@ -127,6 +127,27 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
 
     let io = stdio.clone();
     native.set(
+        "readAll",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, shape: i32| -> rquickjs::Result<Value<'js>> {
+            let mut all = Vec::new();
+            let mut chunk = vec![0u8; 64 * 1024];
+            loop {
+                match io.read(0, &mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => all.extend_from_slice(&chunk[..n]),
+                    Err(e) => return Err(Exception::throw_message(&ctx, &format!("reading stdin: {e}"))),
+                }
+            }
+            match shape {
+                0 => Ok(rquickjs::TypedArray::<u8>::new(ctx, all)?.into_value()),
+                1 => Ok(rquickjs::String::from_str(ctx, &crate::encoding::decode_utf8(&all, false, false).unwrap_or_default())?.into_value()),
+                _ => ctx.json_parse(all),
+            }
+        }),
+    )?;
+
+    let io = stdio.clone();
+    native.set(
         "read",
         Function::new(
             ctx.clone(),

@@ -33,10 +33,12 @@
 
 #![deny(missing_docs)]
 
+mod clock;
 mod encoding;
 mod event_loop;
 mod host;
 mod io;
+mod promise_state;
 mod random;
 
 pub use event_loop::{JobError, UnhandledRejections, run_jobs};
@@ -52,6 +54,8 @@ use std::rc::Rc;
 const JS_SOURCES: &[(&str, &str)] = &[
     ("kiln:encoding", include_str!("js/encoding.js")),
     ("kiln:javy", include_str!("js/javy.js")),
+    ("kiln:web", include_str!("js/web.js")),
+    ("kiln:kiln", include_str!("js/kiln.js")),
 ];
 const CONSOLE_JS: &str = include_str!("js/console.js");
 const TIMERS_JS: &str = include_str!("js/timers.js");
@@ -63,6 +67,7 @@ const TIMERS_JS: &str = include_str!("js/timers.js");
 pub struct JsRuntime {
     io: Rc<io::Stdio>,
     random: Rc<random::Random>,
+    clock: Rc<clock::Clock>,
     describe_uncaught: Persistent<Function<'static>>,
     run_next_timer: Persistent<Function<'static>>,
 }
@@ -77,11 +82,15 @@ impl JsRuntime {
     pub fn install<'js>(ctx: &Ctx<'js>, host: impl Host + 'static) -> rquickjs::Result<Self> {
         let io = Rc::new(io::Stdio::new(Rc::new(host)));
         let random = Rc::new(random::Random::new(io.host()));
+        let clock = Rc::new(clock::Clock::new());
 
         let native = Object::new(ctx.clone())?;
         io::register(ctx, &native, &io)?;
         encoding::register(ctx, &native)?;
         random::register(ctx, &random)?;
+        random::register_fill(ctx, &native, &random)?;
+        clock::register(ctx, &native, &clock)?;
+        promise_state::register(ctx, &native)?;
 
         let describe: Function = eval_installer(ctx, "kiln:console", CONSOLE_JS, &native)?
             .into_function()
@@ -95,6 +104,7 @@ impl JsRuntime {
         Ok(JsRuntime {
             io,
             random,
+            clock,
             describe_uncaught: Persistent::save(ctx, describe),
             run_next_timer: Persistent::save(ctx, run_next_timer),
         })
@@ -211,6 +221,14 @@ impl JsRuntime {
     /// It costs nothing until `Math.random` is actually called.
     pub fn reseed_random(&self) {
         self.random.forget_seed();
+    }
+
+    /// Prepares the API for a new run of a pre-initialised instance: a
+    /// fresh random seed (see [`JsRuntime::reseed_random`]) and
+    /// `performance.now()` counting from now.
+    pub fn begin_run(&self) {
+        self.reseed_random();
+        self.clock.restart();
     }
 }
 

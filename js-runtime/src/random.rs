@@ -45,3 +45,24 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, random: &Rc<Random>) -> rquickjs::Re
     let f = Function::new(ctx.clone(), move || random.next_f64())?.with_name("random")?;
     math.set("random", f)
 }
+
+/// Defines `native.randomFill(buffer, offset, length)` for
+/// `crypto.getRandomValues`: bytes straight from the host (WASI
+/// `random_get`), never from the seeded `Math.random` generator.
+pub(crate) fn register_fill<'js>(ctx: &Ctx<'js>, native: &Object<'js>, random: &Rc<Random>) -> rquickjs::Result<()> {
+    let host = random.host.clone();
+    native.set(
+        "randomFill",
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, buffer: rquickjs::ArrayBuffer<'js>, offset: usize, length: usize| -> rquickjs::Result<()> {
+            let raw = buffer.as_raw().ok_or_else(|| rquickjs::Exception::throw_type(&ctx, "getRandomValues: the buffer is detached"))?;
+            // SAFETY: the buffer is alive for this call; offset and length
+            // come from a view over it.
+            let all = unsafe { &mut *raw.as_ptr() };
+            let target = all
+                .get_mut(offset..offset.saturating_add(length))
+                .ok_or_else(|| rquickjs::Exception::throw_range(&ctx, "getRandomValues: range outside the buffer"))?;
+            host.fill_random(target);
+            Ok(())
+        }),
+    )
+}

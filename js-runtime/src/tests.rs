@@ -58,7 +58,7 @@ fn console_formats_values_like_node() {
     assert_eq!(stdout_of("console.log({ a: 1, 'b-c': 'x', d: [1, 'two'] })"), "{ a: 1, 'b-c': 'x', d: [ 1, 'two' ] }\n");
     assert_eq!(stdout_of("console.log([[[[1]]]], { a: { b: { c: { d: 1 } } } })"), "[ [ [ [Array] ] ] ] { a: { b: { c: [Object] } } }\n");
     assert_eq!(stdout_of("console.log(new Map([[1, 'a']]), new Set([1]))"), "Map(1) { 1 => 'a' } Set(1) { 1 }\n");
-    assert_eq!(stdout_of("const o = { name: 'o' }; o.self = o; console.log(o)"), "{ name: 'o', self: [Circular *1] }\n");
+    assert_eq!(stdout_of("const o = { name: 'o' }; o.self = o; console.log(o)"), "<ref *1> { name: 'o', self: [Circular *1] }\n");
     assert_eq!(stdout_of("console.log(function foo() {}, class Bar {}, Symbol('s'))"), "[Function: foo] [class Bar] Symbol(s)\n");
     assert_eq!(stdout_of("console.log(new Uint8Array([1, 2]))"), "Uint8Array(2) [ 1, 2 ]\n");
 }
@@ -203,4 +203,49 @@ fn timer_callbacks_that_throw_fail_the_event_loop() {
 fn set_timeout_rejects_strings() {
     let out = stdout_of("try { setTimeout('1+1', 0) } catch (e) { console.log(e.name) }");
     assert_eq!(out, "TypeError\n");
+}
+
+/// The Encoding standard maps the latin1/ascii labels to windows-1252, whose
+/// bytes 0x80-0x9F are typographic characters. (Node decodes them as
+/// ISO-8859-1 control characters; the differential corpus avoids them.)
+#[test]
+fn latin1_labels_decode_as_windows_1252() {
+    let out = stdout_of("console.log(new TextDecoder('latin1').decode(new Uint8Array([0x80, 0x93, 0x94, 0x9f, 0xe9])))");
+    assert_eq!(out, "€“”Ÿé\n");
+}
+
+#[test]
+fn utf8_streaming_keeps_split_sequences() {
+    let out = stdout_of(
+        "const d = new TextDecoder(); const b = new TextEncoder().encode('a😀b');
+         let s = ''; for (const x of b) s += d.decode(new Uint8Array([x]), { stream: true }); s += d.decode();
+         console.log(s, s.length)",
+    );
+    assert_eq!(out, "a😀b 4\n");
+}
+
+#[test]
+fn kiln_stdin_reads_whole_streams() {
+    let h = Harness::new("{\"a\":[1,2]}".as_bytes());
+    assert_eq!(h.run("const v = Kiln.stdin.json(); Kiln.stdout.write(JSON.stringify(v.a))").0, "[1,2]");
+    let h = Harness::new(&[0xff, 0x00, 0x41]);
+    assert_eq!(h.run("const b = Kiln.stdin.bytes(); console.log(b.length, b[0], b[2]); try { Kiln.stdin.text() } catch (e) { console.log(e.message) }").0, "3 255 65\nKiln.stdin.text(): stdin has already been read\n");
+    let h = Harness::new("héllo".as_bytes());
+    assert_eq!(h.run("const n = Kiln.stdout.write(Kiln.stdin.text().toUpperCase()); Kiln.stdout.write(new Uint8Array([10])); console.log(n)").0, "HÉLLO\n6\n");
+}
+
+#[test]
+fn console_time_prints_a_duration() {
+    let out = stdout_of("console.time('t'); console.timeLog('t', 'mid'); console.timeEnd('t'); console.time(); console.timeEnd()");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 3, "{out}");
+    assert!(lines[0].starts_with("t: ") && lines[0].ends_with("ms mid"), "{out}");
+    assert!(lines[1].starts_with("t: ") && lines[1].ends_with("ms"), "{out}");
+    assert!(lines[2].starts_with("default: "), "{out}");
+}
+
+#[test]
+fn console_trace_goes_to_stderr_with_a_stack() {
+    let (_, err) = Harness::new(b"").run("function f() { console.trace('here %d', 1) }\nf()");
+    assert!(err.starts_with("Trace: here 1\n    at f ("), "{err}");
 }

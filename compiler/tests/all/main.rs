@@ -1,6 +1,7 @@
 //! Kiln's integration tests: one binary, one module per area.
 
 mod cli;
+mod differential;
 mod examples;
 mod function_mode;
 mod module_shape;
