@@ -104,6 +104,7 @@ fn cases(quick: bool) -> Vec<Case> {
         Case { name: "json identity", file: "bench/programs/json-identity-fn.mjs", invoke: Some("run"), input: cart.clone() },
         Case { name: "json transform 1MB", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(1 << 20) },
         Case { name: "json transform big", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(big) },
+        Case { name: "Kiln.stdin.json big", file: "bench/programs/stdin-json.js", invoke: None, input: orders(big) },
         Case { name: "discount", file: "examples/discount/discount.js", invoke: None, input: cart.clone() },
         Case { name: "discount", file: "examples/discount-function/discount.mjs", invoke: Some("run"), input: cart },
         Case { name: "sieve 2,000,000", file: "examples/sieve/sieve.js", invoke: None, input: b"2000000".to_vec() },

@@ -249,3 +249,33 @@ fn console_trace_goes_to_stderr_with_a_stack() {
     let (_, err) = Harness::new(b"").run("function f() { console.trace('here %d', 1) }\nf()");
     assert!(err.starts_with("Trace: here 1\n    at f ("), "{err}");
 }
+
+/// Every global that `kiln.d.ts` declares exists at run time, and every
+/// global the runtime adds is declared.
+#[test]
+fn type_declarations_match_the_globals() {
+    let dts = include_str!("../kiln.d.ts");
+    let mut declared: Vec<String> = dts
+        .lines()
+        .filter_map(|l| l.strip_prefix("declare "))
+        .filter_map(|l| l.split_whitespace().nth(1))
+        .map(|name| name.split(['<', '(', ':', ';']).next().unwrap().to_string())
+        .collect();
+    declared.sort();
+    declared.dedup();
+    let h = Harness::new(b"");
+    let source = format!(
+        "const declared = {declared:?};
+         const missing = declared.filter((name) => typeof globalThis[name] === 'undefined');
+         const extra = Object.getOwnPropertyNames(globalThis).filter((name) => !declared.includes(name) && !baseline.includes(name));
+         console.log(JSON.stringify({{ missing, extra }}))"
+    );
+    // Globals of a plain QuickJS context, which the ECMAScript lib declares.
+    let baseline = {
+        let rt = Runtime::new().unwrap();
+        let ctx = Context::full(&rt).unwrap();
+        ctx.with(|ctx| ctx.eval::<Vec<String>, _>("Object.getOwnPropertyNames(globalThis)").unwrap())
+    };
+    let (out, _) = h.run(&format!("const baseline = {baseline:?};\n{source}"));
+    assert_eq!(out, "{\"missing\":[],\"extra\":[]}\n");
+}
