@@ -40,25 +40,29 @@ impl StdHost {
     }
 }
 
+/// How long to wait before retrying an fd that is not ready. Some hosts
+/// (Node's `node:wasi` with piped stdio) hand the module non-blocking pipes,
+/// so reads and writes can fail with EAGAIN instead of waiting.
+const NOT_READY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl Host for StdHost {
     fn read_stdin(&self, buf: &mut [u8]) -> io::Result<usize> {
         use std::io::Read;
         Self::with_fd(0, |f| loop {
             match f.read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(NOT_READY_BACKOFF),
                 other => return other,
             }
         })
     }
 
     fn write_stdout(&self, bytes: &[u8]) -> io::Result<()> {
-        use std::io::Write;
-        Self::with_fd(1, |f| f.write_all(bytes))
+        Self::with_fd(1, |f| write_all_patiently(f, bytes))
     }
 
     fn write_stderr(&self, bytes: &[u8]) -> io::Result<()> {
-        use std::io::Write;
-        Self::with_fd(2, |f| f.write_all(bytes))
+        Self::with_fd(2, |f| write_all_patiently(f, bytes))
     }
 
     fn random_seed(&self) -> u64 {
@@ -69,6 +73,21 @@ impl Host for StdHost {
     fn fill_random(&self, buf: &mut [u8]) {
         os_random_fill(buf);
     }
+}
+
+/// `write_all` that also waits out partial writes and EAGAIN.
+fn write_all_patiently(f: &mut std::fs::File, mut bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    while !bytes.is_empty() {
+        match f.write(bytes) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => std::thread::sleep(NOT_READY_BACKOFF),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(target_os = "wasi")]

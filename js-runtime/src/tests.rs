@@ -279,3 +279,32 @@ fn type_declarations_match_the_globals() {
     let (out, _) = h.run(&format!("const baseline = {baseline:?};\n{source}"));
     assert_eq!(out, "{\"missing\":[],\"extra\":[]}\n");
 }
+
+#[test]
+fn structured_clone_copies_deeply_and_refuses_functions() {
+    let out = stdout_of(
+        "const a = { d: new Date(5), m: new Map([[1, { x: [1] }]]), u: new Uint16Array([7]) }; a.self = a;
+         const b = structuredClone(a);
+         console.log(b !== a, b.self === b, b.d.getTime(), b.m.get(1).x[0], b.m.get(1) !== a.m.get(1), b.u[0], b.u.buffer !== a.u.buffer);
+         try { structuredClone({ f() {} }) } catch (e) { console.log(e.name, e instanceof DOMException) }",
+    );
+    assert_eq!(out, "true true 5 1 true 7 true\nDataCloneError true\n");
+}
+
+#[test]
+fn base64_round_trips_and_validates() {
+    let out = stdout_of(
+        "console.log(btoa('Kiln!'), atob(btoa('\\x00\\xff binary')) === '\\x00\\xff binary', atob('S2lsbiE'));
+         for (const f of [() => btoa('\\u0100'), () => atob('*')]) { try { f() } catch (e) { console.log(e.name) } }",
+    );
+    assert_eq!(out, "S2lsbiE= true Kiln!\nInvalidCharacterError\nInvalidCharacterError\n");
+}
+
+#[test]
+fn crypto_draws_from_the_host() {
+    let out = stdout_of(
+        "const a = crypto.getRandomValues(new Uint8Array(16)), b = crypto.getRandomValues(new Uint8Array(16));
+         console.log(a.some((x, i) => x !== b[i]), crypto.randomUUID()[14], performance.now() >= 0)",
+    );
+    assert_eq!(out, "true 4 true\n");
+}

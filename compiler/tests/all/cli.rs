@@ -181,3 +181,17 @@ fn run_fuel_limit_and_stats() {
         .unwrap_or_else(|| panic!("no fuel figure in {:?}", stderr(&output)));
     assert!(fuel > 0);
 }
+
+#[test]
+fn kiln_stdin_and_stdout_are_binary_safe_on_both_hosts() {
+    let (dir, wasm) = build_program("rev.js", "const bytes = Kiln.stdin.bytes();\nKiln.stdout.write(bytes.reverse());\n");
+    let input: Vec<u8> = (0..=255u8).cycle().take(300_000).collect();
+    let expected: Vec<u8> = input.iter().rev().copied().collect();
+    let mut on_wasmtime = kiln(dir.path());
+    on_wasmtime.arg("run").arg(&wasm);
+    for mut cmd in [on_wasmtime, crate::util::node(dir.path(), &wasm)] {
+        let output = run_with_stdin(&mut cmd, &input);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(output.stdout == expected, "output differs ({} bytes)", output.stdout.len());
+    }
+}
