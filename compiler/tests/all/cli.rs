@@ -173,12 +173,7 @@ fn run_fuel_limit_and_stats() {
     let output = run_with_stdin(kiln(dir.path()).args(["run", "--stats"]).arg(&wasm), b"");
     assert!(output.status.success());
     assert_eq!(String::from_utf8_lossy(&output.stdout), "hi\n");
-    let fuel: u64 = stderr(&output)
-        .split("fuel ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no fuel figure in {:?}", stderr(&output)));
+    let fuel = crate::util::fuel_from_stats(&stderr(&output));
     assert!(fuel > 0);
 }
 

@@ -99,8 +99,7 @@ fn the_parser_does_not_run_at_invocation_time() {
     fn fuel(dir: &std::path::Path, wasm: &std::path::Path) -> u64 {
         let output = crate::util::run_with_stdin(crate::util::kiln(dir).args(["run", "--stats"]).arg(wasm), b"");
         assert!(output.status.success());
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        stderr.split("fuel ").nth(1).and_then(|r| r.split_whitespace().next()).and_then(|n| n.parse().ok()).expect("fuel figure")
+        crate::util::fuel_from_stats(&String::from_utf8_lossy(&output.stderr))
     }
     let small = "console.log('ok');\n";
     let mut large = String::from("function neverCalled() {\n");

@@ -95,3 +95,13 @@ pub fn run_both(dir: &Path, wasm: &Path, stdin: &[u8]) -> Run {
     assert_eq!(wasmtime, node, "wasmtime (left) and node:wasi (right) disagree");
     wasmtime
 }
+
+/// The fuel figure `kiln run --stats` prints on stderr.
+pub fn fuel_from_stats(stderr: &str) -> u64 {
+    stderr
+        .split("fuel ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no fuel figure in {stderr:?}"))
+}
