@@ -23,6 +23,10 @@ pub struct RunOptions {
     /// limit beyond wasm's 4 GiB). Growing past it fails `memory.grow`,
     /// which QuickJS reports as an out-of-memory error.
     pub max_memory: Option<usize>,
+    /// Stop the module once it has run this long (default: no limit).
+    /// Implemented with wasmtime's epoch interruption, so it also stops a
+    /// module stuck in a loop without calling the host.
+    pub timeout: Option<Duration>,
     /// Where to keep the compiled module for next time (default: compile
     /// every run).
     pub cache: Option<crate::ModuleCache>,
@@ -41,6 +45,8 @@ pub enum Outcome {
     Exited(i32),
     /// The fuel limit was reached.
     OutOfFuel,
+    /// The time limit was reached.
+    TimedOut,
     /// The module trapped: a bug in the module or the engine.
     Trapped(String),
 }
@@ -71,6 +77,8 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
     }
     let mut config = Config::new();
     config.consume_fuel(true);
+    // Always on, so that cached compiled modules fit every run's config.
+    config.epoch_interruption(true);
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
     let started = Instant::now();
@@ -106,12 +114,17 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
     let mut linker: Linker<RunState> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state| &mut state.wasi).map_err(|e| Error::Run(format!("linking WASI: {e:#}")))?;
 
+    store.set_epoch_deadline(1);
+    let watchdog = options.timeout.map(|limit| start_watchdog(engine.clone(), limit));
     let started = Instant::now();
     let result = linker
         .instantiate(&mut store, &module)
         .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, entry))
         .and_then(|start| start.call(&mut store, ()));
     let run_time = started.elapsed();
+    if let Some(watchdog) = watchdog {
+        watchdog.stop();
+    }
     let fuel_consumed = budget - store.get_fuel().unwrap_or(0);
 
     let outcome = match result {
@@ -121,6 +134,8 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
                 Outcome::Exited(exit.0)
             } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::OutOfFuel)) {
                 Outcome::OutOfFuel
+            } else if matches!(error.downcast_ref::<Trap>(), Some(Trap::Interrupt)) {
+                Outcome::TimedOut
             } else if error.downcast_ref::<Trap>().is_some() {
                 Outcome::Trapped(format!("{error:?}"))
             } else {
@@ -129,4 +144,28 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
         }
     };
     Ok(RunReport { outcome, fuel_consumed, compile_time, run_time })
+}
+
+/// A thread that interrupts the engine's running modules when the time limit
+/// passes, unless stopped first.
+struct Watchdog {
+    cancel: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+fn start_watchdog(engine: Engine, limit: Duration) -> Watchdog {
+    let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(limit) {
+            engine.increment_epoch();
+        }
+    });
+    Watchdog { cancel, thread }
+}
+
+impl Watchdog {
+    fn stop(self) {
+        let _ = self.cancel.send(());
+        let _ = self.thread.join();
+    }
 }

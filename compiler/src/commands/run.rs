@@ -6,8 +6,10 @@ use kiln::{Outcome, RunOptions};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// Exit status when the fuel limit stops a module (as `timeout` uses 124).
-const EXIT_OUT_OF_FUEL: u8 = 124;
+/// Exit status when --timeout stops a module (as `timeout(1)` uses).
+const EXIT_TIMED_OUT: u8 = 124;
+/// Exit status when the fuel limit stops a module.
+const EXIT_OUT_OF_FUEL: u8 = 125;
 /// Exit status when a module traps (a bug in the module, not in JavaScript).
 const EXIT_TRAP: u8 = 134;
 
@@ -21,9 +23,11 @@ Examples:
   kiln run app.wasm < input.json
   kiln run --stats app.wasm < input.json     # fuel and time on stderr
   kiln run --fuel 10000000 app.wasm          # stop after 10M units of fuel
+  kiln run --timeout 2s app.wasm             # stop after 2 seconds
   kiln run --invoke total fn.wasm < in.json  # call a function-mode export
 
-Exit status: the module's; 124 when --fuel runs out; 134 when the module
+Exit status: the module's; 124 when --timeout passes; 125 when --fuel runs
+out; 134 when the module
 traps; 2 when the file is not a runnable module.")]
 pub(crate) struct RunArgs {
     /// The module to run.
@@ -39,6 +43,10 @@ pub(crate) struct RunArgs {
     /// modules export one per `--invoke` given to `kiln build`).
     #[arg(long, value_name = "NAME")]
     invoke: Option<String>,
+
+    /// Stop the module after this long: 500ms, 2s, 1m (default: no limit).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    timeout: Option<std::time::Duration>,
 
     /// Limit the module's linear memory to SIZE bytes (suffixes K, M, G:
     /// e.g. 64M). Default: no limit.
@@ -62,7 +70,7 @@ pub(crate) struct RunArgs {
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.module).map_err(|source| kiln::Error::Io { action: "reading", path: args.module.clone(), source })?;
     let name = args.module.display().to_string();
-    let options = RunOptions { fuel: args.fuel, args: args.args.clone(), entry: args.invoke.clone(), max_memory: args.max_memory, cache: super::module_cache(args.no_cache) };
+    let options = RunOptions { fuel: args.fuel, args: args.args.clone(), entry: args.invoke.clone(), max_memory: args.max_memory, timeout: args.timeout, cache: super::module_cache(args.no_cache) };
     let report = kiln::run_module(&name, &wasm, &options).with_context(|| format!("running {name}"))?;
 
     if args.stats {
@@ -78,6 +86,10 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         Outcome::OutOfFuel => {
             eprintln!("error: {name} ran out of fuel (limit {})", args.fuel.unwrap_or(u64::MAX));
             ExitCode::from(EXIT_OUT_OF_FUEL)
+        }
+        Outcome::TimedOut => {
+            eprintln!("error: {name} ran past its time limit ({:?})", args.timeout.unwrap_or_default());
+            ExitCode::from(EXIT_TIMED_OUT)
         }
         Outcome::Trapped(message) => {
             eprintln!("error: {name} trapped: {}", message.lines().next().unwrap_or_default());
@@ -104,9 +116,36 @@ fn parse_size(text: &str) -> Result<usize, String> {
     n.checked_shl(shift).filter(|v| v >> shift == n).ok_or_else(|| format!("`{text}` is too large"))
 }
 
+/// Parses `500ms`, `2s`, `1.5s`, `1m` (a bare number is seconds).
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let value: f64 = number.parse().map_err(|_| format!("`{text}` is not a duration (e.g. 500ms, 2s, 1m)"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "" | "s" => value,
+        "m" => value * 60.0,
+        _ => return Err(format!("unknown duration unit `{unit}` (use ms, s or m)")),
+    };
+    std::time::Duration::try_from_secs_f64(seconds).map_err(|_| format!("`{text}` is not a usable duration"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_size;
+    use super::{parse_duration, parse_size};
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_with_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1.5"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
 
     #[test]
     fn sizes_parse_with_binary_suffixes() {

@@ -166,8 +166,14 @@ fn unresolvable_import_is_a_build_error() {
 fn run_fuel_limit_and_stats() {
     let (dir, wasm) = build_program("loop.js", "let i = 0; while (true) i++;");
     let output = run_with_stdin(kiln(dir.path()).args(["run", "--fuel", "1000000"]).arg(&wasm), b"");
-    assert_eq!(output.status.code(), Some(124), "{}", stderr(&output));
+    assert_eq!(output.status.code(), Some(125), "{}", stderr(&output));
     assert!(stderr(&output).contains("ran out of fuel"), "{}", stderr(&output));
+    assert_no_panic(&output);
+
+    let output = run_with_stdin(kiln(dir.path()).args(["run", "--timeout", "300ms"]).arg(&wasm), b"");
+    assert_eq!(output.status.code(), Some(124), "{}", stderr(&output));
+    assert!(stderr(&output).contains("ran past its time limit"), "{}", stderr(&output));
+    assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
 
     let (dir, wasm) = build_program("hi.js", "console.log('hi')");
     let output = run_with_stdin(kiln(dir.path()).args(["run", "--stats"]).arg(&wasm), b"");
