@@ -210,7 +210,7 @@ fn run_native(source: &Source, input: &[u8], repeats: usize) -> Result<Duration>
         if let Some(error) = failed {
             bail!("native run failed: {error}");
         }
-        kiln_js_runtime::run_jobs(&rt).map_err(|_| anyhow::anyhow!("a job failed"))?;
+        js.run_event_loop(&rt, &ctx).map_err(|e| anyhow::anyhow!("native run failed: {e}"))?;
         js.flush()?;
         times.push(started.elapsed());
         drop(js);

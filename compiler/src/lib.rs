@@ -109,7 +109,7 @@ impl Compiler {
 
     /// Sets the options of the final rewrite.
     pub fn rewrite_options(&mut self, options: RewriteOptions) -> &mut Self {
-        self.rewrite = RewriteOptions { invoked: self.rewrite.invoked.clone(), ..options };
+        self.rewrite = options;
         self
     }
 

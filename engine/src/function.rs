@@ -91,7 +91,7 @@ impl Functions {
                 .js
                 .read_stdin_to_end()
                 .map_err(|e| format!("reading stdin: {e}"))
-                .and_then(|input| call(engine, function, io, Input::Bytes(input)))
+                .and_then(|input| call(engine, function, io, input))
                 .and_then(|output| engine.js.write_stdout(&output).map_err(|e| format!("writing stdout: {e}"))),
         };
         finish(engine, outcome)
@@ -111,50 +111,43 @@ impl Functions {
             while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
                 pending.extend_from_slice(&rest[..newline]);
                 rest = &rest[newline + 1..];
-                self.one_line(engine, function, &std::mem::take(&mut pending))?;
+                self.one_line(engine, function, std::mem::take(&mut pending))?;
             }
             pending.extend_from_slice(rest);
         }
-        self.one_line(engine, function, &pending)
+        self.one_line(engine, function, pending)
     }
 
-    fn one_line(&self, engine: &Engine, function: &Persistent<Function<'static>>, line: &[u8]) -> Result<(), String> {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
+    fn one_line(&self, engine: &Engine, function: &Persistent<Function<'static>>, mut line: Vec<u8>) -> Result<(), String> {
+        if line.last() == Some(&b'\r') {
+            line.pop();
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(());
         }
-        let output = call(engine, function, IoMode::Json, Input::Line(line))?;
+        let output = call(engine, function, IoMode::Json, line)?;
         engine.js.write_stdout(&output).and_then(|()| engine.js.flush()).map_err(|e| format!("writing stdout: {e}"))
     }
 }
 
-enum Input<'a> {
-    Bytes(Vec<u8>),
-    Line(&'a [u8]),
-}
-
 /// Converts the input, calls the function, awaits a returned promise and
 /// converts the result; returns the bytes to write.
-fn call(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, input: Input<'_>) -> Result<Vec<u8>, String> {
+fn call(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, input: Vec<u8>) -> Result<Vec<u8>, String> {
     let describe = |ctx: &Ctx<'_>, e: rquickjs::Error| match e {
         rquickjs::Error::Exception => engine.js.describe_uncaught(ctx, ctx.catch()),
         other => format!("Uncaught Error: {other}"),
     };
     let returned = engine.ctx.with(|ctx| {
-        let bytes = match &input {
-            Input::Bytes(b) => b.as_slice(),
-            Input::Line(l) => l,
-        };
         let argument: Value = match io {
-            IoMode::Json | IoMode::Ndjson => ctx.json_parse(bytes.to_vec()).map_err(|e| match e {
+            IoMode::Json | IoMode::Ndjson => ctx.json_parse(input).map_err(|e| match e {
                 rquickjs::Error::Exception => {
                     let description = engine.js.describe_uncaught(&ctx, ctx.catch());
                     if description.starts_with("Uncaught SyntaxError") { format!("{description} (stdin must hold JSON)") } else { description }
                 }
                 other => format!("Uncaught SyntaxError: stdin is not valid JSON: {other}"),
             })?,
-            IoMode::Text => rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(bytes)).map_err(|e| describe(&ctx, e))?.into_value(),
-            IoMode::Bytes => TypedArray::<u8>::new(ctx.clone(), bytes.to_vec()).map_err(|e| describe(&ctx, e))?.into_value(),
+            IoMode::Text => rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&input)).map_err(|e| describe(&ctx, e))?.into_value(),
+            IoMode::Bytes => TypedArray::<u8>::new(ctx.clone(), input).map_err(|e| describe(&ctx, e))?.into_value(),
         };
         let f = function.clone().restore(&ctx).map_err(|e| describe(&ctx, e))?;
         let result: Value = f.call((argument,)).map_err(|e| describe(&ctx, e))?;

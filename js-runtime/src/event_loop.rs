@@ -4,7 +4,7 @@ use rquickjs::Runtime;
 
 /// A job threw and nothing caught it. The exception is still pending in the
 /// context the job ran in; `ctx.catch()` retrieves it.
-pub struct JobError(pub rquickjs::Context);
+pub(crate) struct JobError(pub(crate) rquickjs::Context);
 
 impl std::fmt::Debug for JobError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -20,7 +20,7 @@ impl std::fmt::Debug for JobError {
 /// # Errors
 ///
 /// Stops at the first job that throws and returns its context.
-pub fn run_jobs(rt: &Runtime) -> Result<(), JobError> {
+pub(crate) fn run_jobs(rt: &Runtime) -> Result<(), JobError> {
     loop {
         match rt.execute_pending_job() {
             Ok(true) => continue,

@@ -79,6 +79,18 @@ impl Stdio {
         }
     }
 
+    /// Reads all of stdin.
+    pub(crate) fn read_to_end(&self) -> io::Result<Vec<u8>> {
+        let mut all = Vec::new();
+        let mut chunk = vec![0u8; 64 * 1024];
+        loop {
+            match self.read(0, &mut chunk)? {
+                0 => return Ok(all),
+                n => all.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
     pub(crate) fn read(&self, fd: i32, buf: &mut [u8]) -> io::Result<usize> {
         self.check_open(fd)?;
         if fd != 0 {
@@ -129,15 +141,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
     native.set(
         "readAll",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, shape: i32| -> rquickjs::Result<Value<'js>> {
-            let mut all = Vec::new();
-            let mut chunk = vec![0u8; 64 * 1024];
-            loop {
-                match io.read(0, &mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => all.extend_from_slice(&chunk[..n]),
-                    Err(e) => return Err(Exception::throw_message(&ctx, &format!("reading stdin: {e}"))),
-                }
-            }
+            let all = io.read_to_end().map_err(|e| Exception::throw_message(&ctx, &format!("reading stdin: {e}")))?;
             match shape {
                 0 => Ok(rquickjs::TypedArray::<u8>::new(ctx, all)?.into_value()),
                 1 => Ok(rquickjs::String::from_str(ctx, &crate::encoding::decode_utf8(&all, false, false).unwrap_or_default())?.into_value()),

@@ -41,7 +41,7 @@ mod io;
 mod promise_state;
 mod random;
 
-pub use event_loop::{JobError, UnhandledRejections, run_jobs};
+pub use event_loop::UnhandledRejections;
 use event_loop::run_jobs as drain_jobs;
 pub use host::{Host, MemoryHost, StdHost};
 
@@ -194,14 +194,7 @@ impl JsRuntime {
     ///
     /// As [`JsRuntime::read_stdin`].
     pub fn read_stdin_to_end(&self) -> std::io::Result<Vec<u8>> {
-        let mut all = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            match self.io.read(0, &mut chunk)? {
-                0 => return Ok(all),
-                n => all.extend_from_slice(&chunk[..n]),
-            }
-        }
+        self.io.read_to_end()
     }
 
     /// Writes bytes to stdout (buffered; see [`JsRuntime::flush`]).

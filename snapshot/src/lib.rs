@@ -145,7 +145,6 @@ impl Snapshotter {
         if let Err(error) = call_init(&mut store, &instance) {
             let stderr = stderr.contents().to_vec();
             return Err(match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
-                Some(exit) if exit.0 == 0 => SnapshotError::InitExited { status: 0, stderr },
                 Some(exit) => SnapshotError::InitExited { status: exit.0, stderr },
                 None => SnapshotError::InitTrapped { message: format!("{error:?}"), stderr },
             });

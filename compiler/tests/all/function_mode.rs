@@ -1,6 +1,6 @@
 //! Function mode: `--invoke` exports called with stdin, on both hosts.
 
-use crate::util::{Run, kiln, run_with_stdin, workspace};
+use crate::util::{Run, kiln, node_entry, run_with_stdin};
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -38,15 +38,8 @@ fn build_ok(args: &[&str]) -> (tempfile::TempDir, PathBuf) {
 
 /// Calls export `name` on both hosts and checks they agree.
 fn invoke(dir: &Path, wasm: &Path, name: &str, stdin: &[u8]) -> Run {
-    let to_run = |output: Output| Run {
-        status: output.status.code(),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    };
-    let wasmtime = to_run(run_with_stdin(kiln(dir).args(["run", "--invoke", name]).arg(wasm), stdin));
-    let mut node = std::process::Command::new("node");
-    node.current_dir(dir).arg(workspace().join("examples/run-node.mjs")).args(["--invoke", name]).arg(wasm);
-    let node = to_run(run_with_stdin(&mut node, stdin));
+    let wasmtime = Run::from(run_with_stdin(kiln(dir).args(["run", "--invoke", name]).arg(wasm), stdin));
+    let node = Run::from(run_with_stdin(&mut node_entry(dir, wasm, name), stdin));
     assert_eq!(wasmtime, node, "wasmtime (left) and node:wasi (right) disagree");
     wasmtime
 }
@@ -78,8 +71,13 @@ fn text_and_bytes_modes() {
     let (dir, wasm) = build_ok(&["--invoke", "upper", "--io", "text"]);
     assert_eq!(invoke(dir.path(), &wasm, "upper", "héllo\n".as_bytes()).stdout, "HÉLLO\n");
     let (dir, wasm) = build_ok(&["--invoke", "reverse", "--io", "bytes"]);
-    let run = run_with_stdin(kiln(dir.path()).arg("run").arg(&wasm), &[0, 1, 2, 255]);
-    assert_eq!(run.stdout, [255, 2, 1, 0]);
+    for mut host in [kiln(dir.path()), node_entry(dir.path(), &wasm, "reverse")] {
+        if host.get_program() != "node" {
+            host.arg("run").arg(&wasm);
+        }
+        let run = run_with_stdin(&mut host, &[0, 1, 2, 255]);
+        assert_eq!(run.stdout, [255, 2, 1, 0], "{:?}", host.get_program());
+    }
 }
 
 #[test]

@@ -20,8 +20,13 @@ pub fn kiln(dir: &Path) -> Command {
 
 /// `node examples/run-node.mjs MODULE`.
 pub fn node(dir: &Path, module: &Path) -> Command {
+    node_entry(dir, module, "_start")
+}
+
+/// `node examples/run-node.mjs --invoke ENTRY MODULE`.
+pub fn node_entry(dir: &Path, module: &Path, entry: &str) -> Command {
     let mut cmd = Command::new("node");
-    cmd.current_dir(dir).arg(workspace().join("examples/run-node.mjs")).arg(module);
+    cmd.current_dir(dir).arg(workspace().join("examples/run-node.mjs")).args(["--invoke", entry]).arg(module);
     cmd
 }
 
@@ -69,7 +74,7 @@ pub struct Run {
 }
 
 impl Run {
-    fn from(output: Output) -> Self {
+    pub fn from(output: Output) -> Self {
         Run {
             status: output.status.code(),
             stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -379,7 +379,7 @@
         switch (f) {
           case "s": {
             const a = args[rest++];
-            piece = typeof a === "string" ? a : typeof a === "bigint" ? a + "n" : typeof a === "object" && a !== null ? inspect(a, { depth: 0 }) : typeof a === "symbol" ? a.toString() : formatNumberLike(a);
+            piece = typeof a === "string" ? a : typeof a === "bigint" ? a + "n" : typeof a === "object" && a !== null ? inspect(a, { depth: 0 }) : typeof a === "symbol" ? a.toString() : typeof a === "number" ? formatNumber(a) : String(a);
             break;
           }
           case "d":
@@ -387,7 +387,7 @@
             const a = args[rest++];
             if (typeof a === "bigint") piece = a + "n";
             else if (typeof a === "symbol") piece = "NaN";
-            else piece = formatNumber(f === "i" ? parseInt(a) : typeof a === "object" && a !== null ? Number(a) : Number(a));
+            else piece = formatNumber(f === "i" ? parseInt(a) : Number(a));
             break;
           }
           case "f": {
@@ -433,10 +433,6 @@
       out += " " + (typeof a === "string" ? a : inspect(a));
     }
     return out;
-  }
-
-  function formatNumberLike(a) {
-    return typeof a === "number" ? formatNumber(a) : String(a);
   }
 
   let groupIndent = "";
