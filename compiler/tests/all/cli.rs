@@ -26,6 +26,18 @@ fn syntax_error_names_the_position_and_shows_the_line() {
 }
 
 #[test]
+fn output_defaults_to_the_input_with_a_wasm_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("src")).unwrap();
+    std::fs::write(dir.path().join("src/app.mjs"), "console.log('default output')").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "src/app.mjs"]), b"");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Compiled app.mjs -> src/app.wasm"), "{}", stderr(&output));
+    let run = run_wasmtime(dir.path(), &dir.path().join("src/app.wasm"), b"");
+    assert_eq!(run.stdout, "default output\n");
+}
+
+#[test]
 fn failed_build_leaves_an_existing_output_untouched() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("app.js"), "function (").unwrap();

@@ -68,6 +68,26 @@ fn identical_input_builds_byte_identical_modules() {
     assert!(a == b, "two builds of the same program differ");
 }
 
+/// In function mode the top level runs inside the snapshot; it sees the
+/// sealed context's fixed clock and fixed randomness, so what it computes
+/// from them is the same in every build.
+#[test]
+fn builds_are_identical_even_when_the_top_level_reads_clock_and_random() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "export const stamp = [Date.now(), performance.now(), Math.random(), crypto.randomUUID()];\nexport function run() { return stamp; }\n";
+    std::fs::write(dir.path().join("fn.js"), source).unwrap();
+    let mut builds = Vec::new();
+    for out in ["a.wasm", "b.wasm"] {
+        let output = crate::util::run_with_stdin(crate::util::kiln(dir.path()).args(["build", "-q", "fn.js", "--invoke", "run", "-o", out]), b"");
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        builds.push(std::fs::read(dir.path().join(out)).unwrap());
+    }
+    assert!(builds[0] == builds[1], "two builds of the same program differ");
+    // The build-time clock is 2000-01-01, not the time of the build.
+    let run = run_both(dir.path(), &dir.path().join("a.wasm"), b"null");
+    assert!(run.stdout.starts_with("[946684800000,"), "{}", run.stdout);
+}
+
 #[test]
 fn math_random_differs_between_runs() {
     let (dir, wasm) = build_program("rand.js", "console.log(Math.random(), Math.random())");
