@@ -38,6 +38,9 @@ struct Row {
     module_bytes: usize,
     build_ms: f64,
     fuel: u64,
+    /// Linear memory at the end of the metered run: wasm memory never
+    /// shrinks, so this is the run's peak.
+    memory_bytes: u64,
     wasm_ms: f64,
     native_ms: Option<f64>,
     ratio: Option<f64>,
@@ -130,8 +133,8 @@ fn measure(case: &Case, repeats: usize) -> Result<Row> {
         build_times.push(started.elapsed());
     }
 
-    let fuel = run_wasm(&wasm, &case.input, true, 1)?.1;
-    let (wasm_time, _) = run_wasm(&wasm, &case.input, false, repeats)?;
+    let (_, fuel, memory_bytes) = run_wasm(&wasm, &case.input, true, 1)?;
+    let (wasm_time, _, _) = run_wasm(&wasm, &case.input, false, repeats)?;
     let native = match case.invoke {
         None => Some(run_native(&source, &case.input, repeats)?),
         Some(_) => None,
@@ -144,6 +147,7 @@ fn measure(case: &Case, repeats: usize) -> Result<Row> {
         module_bytes: wasm.len(),
         build_ms: ms(median(build_times)),
         fuel,
+        memory_bytes,
         wasm_ms: ms(wasm_time),
         native_ms: native.map(ms),
         ratio: native.map(|n| wasm_time.as_secs_f64() / n.as_secs_f64().max(1e-9)),
@@ -151,8 +155,9 @@ fn measure(case: &Case, repeats: usize) -> Result<Row> {
 }
 
 /// Instantiates and runs `_start` `repeats` times on a module compiled once;
-/// returns the median wall time and the fuel of the last run.
-fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<(Duration, u64)> {
+/// returns the median wall time, and the fuel and linear memory size of the
+/// last run.
+fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<(Duration, u64, u64)> {
     let mut config = Config::new();
     config.consume_fuel(metered);
     let engine = Engine::new(&config)?;
@@ -162,6 +167,7 @@ fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<
     let pre = linker.instantiate_pre(&module)?;
     let mut times = Vec::new();
     let mut fuel = 0;
+    let mut memory_bytes = 0;
     for _ in 0..repeats {
         let stdout = MemoryOutputPipe::new(usize::MAX >> 1);
         let stderr = MemoryOutputPipe::new(1 << 20);
@@ -183,8 +189,11 @@ fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<
         if metered {
             fuel = u64::MAX - store.get_fuel()?;
         }
+        if let Some(memory) = instance.get_memory(&mut store, "memory") {
+            memory_bytes = memory.data_size(&store) as u64;
+        }
     }
-    Ok((median(times), fuel))
+    Ok((median(times), fuel, memory_bytes))
 }
 
 /// Runs the program on native QuickJS with the same runtime API, from
@@ -225,19 +234,20 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9} | {:>15} | {:>10} | {:>10} | {:>7} |",
-        "program", "mode", "input B", "module B", "build ms", "fuel", "wasm ms", "native ms", "ratio"
+        "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9} | {:>15} | {:>8} | {:>10} | {:>10} | {:>7} |",
+        "program", "mode", "input B", "module B", "build ms", "fuel", "mem MiB", "wasm ms", "native ms", "ratio"
     );
-    println!("|{}|", ["---"; 9].join("|"));
+    println!("|{}|", ["---"; 10].join("|"));
     for r in rows {
         println!(
-            "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9.0} | {:>15} | {:>10.2} | {:>10} | {:>7} |",
+            "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9.0} | {:>15} | {:>8.1} | {:>10.2} | {:>10} | {:>7} |",
             r.name,
             r.mode,
             r.input_bytes,
             r.module_bytes,
             r.build_ms,
             r.fuel,
+            r.memory_bytes as f64 / (1024.0 * 1024.0),
             r.wasm_ms,
             r.native_ms.map_or("-".to_string(), |n| format!("{n:.2}")),
             r.ratio.map_or("-".to_string(), |x| format!("{x:.2}x")),

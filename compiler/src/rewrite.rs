@@ -4,6 +4,8 @@
 //! - exports: only `memory` and `_start` remain (wizer already dropped the
 //!   init export; this drops anything else the engine happened to export);
 //! - code no longer reachable from them (the init path) is removed;
+//! - unless the program may `eval`, QuickJS's parser is cut off (see
+//!   [`RewriteOptions::keep_parser`]) and removed with the other dead code;
 //! - custom sections (names, producers, target features) are dropped, and a
 //!   producers entry names Kiln, unless names are kept for debugging.
 
@@ -20,6 +22,10 @@ const INVOKE_EXPORT: &str = "kiln.invoke";
 pub struct RewriteOptions {
     /// Keep the function names section (for profiling and backtraces).
     pub keep_names: bool,
+    /// Keep QuickJS's parser so that `eval` and `new Function` work at run
+    /// time. Without it (the default) the program, compiled at build time,
+    /// is all the module can run, and the module is ~250 KB smaller.
+    pub keep_parser: bool,
     /// Function mode: for each name, in order, add an export of that name,
     /// type `() -> ()`, that calls the engine's invoke with its index.
     pub invoked: Vec<String>,
@@ -32,6 +38,9 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
     let mut module = config.parse(snapshot).map_err(|e| Error::Rewrite(format!("{e:#}")))?;
 
     add_invoke_exports(&mut module, &options.invoked)?;
+    if !options.keep_parser {
+        cut_off_parser(&mut module)?;
+    }
     let unwanted: Vec<_> = module
         .exports
         .iter()
@@ -42,6 +51,7 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
         module.exports.delete(id);
     }
     walrus::passes::gc::run(&mut module);
+    merge_data_segments(&mut module);
 
     let customs: Vec<_> = module.customs.iter().map(|(id, _)| id).collect();
     for id in customs {
@@ -53,6 +63,88 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
         module.name = None;
     }
     Ok(module.emit_wasm())
+}
+
+/// Gaps of zeros up to this many bytes are cheaper to store than the header
+/// of another data segment (flags, offset expression and length: 6-9 bytes).
+const MAX_MERGED_GAP: u32 = 8;
+
+/// Merges active data segments separated by short runs of zeros.
+///
+/// The snapshot has one segment per run of non-zero memory, thousands of
+/// them for QuickJS's heap; their headers alone cost tens of kilobytes.
+fn merge_data_segments(module: &mut walrus::Module) {
+    let mut segments: Vec<(walrus::MemoryId, u32, walrus::DataId)> = module
+        .data
+        .iter()
+        .filter_map(|data| match &data.kind {
+            walrus::DataKind::Active { memory, offset: walrus::ConstExpr::Value(walrus::ir::Value::I32(at)) } => {
+                Some((*memory, *at as u32, data.id()))
+            }
+            _ => None,
+        })
+        .collect();
+    segments.sort_by_key(|&(memory, at, _)| (memory.index(), at));
+    let mut merged: Vec<(walrus::MemoryId, u32, Vec<u8>)> = Vec::new();
+    for &(memory, at, id) in &segments {
+        let value = std::mem::take(&mut module.data.get_mut(id).value);
+        match merged.last_mut() {
+            Some((m, start, bytes)) if *m == memory && at >= *start + bytes.len() as u32 && at - (*start + bytes.len() as u32) <= MAX_MERGED_GAP => {
+                bytes.resize((at - *start) as usize, 0);
+                bytes.extend_from_slice(&value);
+            }
+            _ => merged.push((memory, at, value)),
+        }
+    }
+    for (_, _, id) in segments {
+        module.data.delete(id);
+    }
+    for (memory, at, value) in merged {
+        let offset = walrus::ConstExpr::Value(walrus::ir::Value::I32(at as i32));
+        module.data.add(walrus::DataKind::Active { memory, offset }, value);
+    }
+}
+
+/// QuickJS's entry to its parser, reached at run time only through the
+/// function pointer `ctx->eval_internal`, i.e. through the function table.
+const PARSER_ENTRY: &str = "__JS_EvalInternal";
+
+/// The engine's replacement for [`PARSER_ENTRY`], which throws a TypeError.
+const PARSER_STUB_EXPORT: &str = "kiln.eval_disabled";
+
+/// Points every function-table entry of [`PARSER_ENTRY`] at the engine's
+/// stub, leaving the parser unreachable for the dead-code pass.
+///
+/// Function pointers are table indices, so the snapshot's `ctx->eval_internal`
+/// keeps its value and now calls the stub. Relies on the engine's name
+/// section (kept by the engine build) to find the parser's entry.
+fn cut_off_parser(module: &mut walrus::Module) -> Result<(), Error> {
+    let stub = module
+        .exports
+        .get_func(PARSER_STUB_EXPORT)
+        .map_err(|_| Error::Rewrite(format!("the engine has no `{PARSER_STUB_EXPORT}` export")))?;
+    let entry = module
+        .funcs
+        .iter()
+        .find(|f| f.name.as_deref() == Some(PARSER_ENTRY))
+        .map(|f| f.id())
+        .ok_or_else(|| Error::Rewrite(format!("the engine has no function named `{PARSER_ENTRY}` (built without its name section?)")))?;
+    if module.funcs.get(entry).ty() != module.funcs.get(stub).ty() {
+        return Err(Error::Rewrite(format!("`{PARSER_STUB_EXPORT}` does not have the type of `{PARSER_ENTRY}`")));
+    }
+    let mut replaced = 0;
+    for elem in module.elements.iter_mut() {
+        if let walrus::ElementItems::Functions(funcs) = &mut elem.items {
+            for f in funcs.iter_mut().filter(|f| **f == entry) {
+                *f = stub;
+                replaced += 1;
+            }
+        }
+    }
+    if replaced == 0 {
+        return Err(Error::Rewrite(format!("`{PARSER_ENTRY}` is not in the function table")));
+    }
+    Ok(())
 }
 
 /// Adds one `() -> ()` export per invoked function: `i32.const index; call

@@ -11,8 +11,8 @@ pub enum SourceKind {
     Script,
     /// An ES module (`import`, `export`, top-level `await`; always strict).
     Module,
-    /// Let QuickJS decide from the text (`JS_DetectModule`): module syntax
-    /// makes it a module, anything else a script. Node decides the same way
+    /// Decide from the text: a script if it parses as one, else a module
+    /// (module syntax: `import`, `export`, top-level `await`). Node decides the same way
     /// for a `.js` file outside a `"type": "module"` package.
     Detect,
 }

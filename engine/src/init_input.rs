@@ -8,8 +8,8 @@
 //! <JavaScript source>
 //! ```
 //!
-//! `kind` is `script`, `module`, or `auto` (QuickJS's `JS_DetectModule`
-//! decides, as Node does for a `.js` file without a package type).
+//! `kind` is `script`, `module`, or `auto` (a script if it parses as one,
+//! else a module, as Node decides for a `.js` file without a package type).
 //!
 //! Function mode adds one `invoke <export>` line per invoked export and an
 //! `io json|text|bytes|ndjson` line.

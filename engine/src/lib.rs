@@ -22,6 +22,7 @@
 
 mod function;
 mod init_input;
+mod scrub;
 
 use init_input::{InitInput, SourceKind};
 use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections};
@@ -61,6 +62,9 @@ struct Program {
     value: qjs::JSValue,
 }
 
+#[global_allocator]
+static ALLOCATOR: scrub::ScrubbingAllocator = scrub::ScrubbingAllocator;
+
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
 }
@@ -68,8 +72,14 @@ thread_local! {
 /// Build-time entry point: compile the program on stdin into memory.
 #[unsafe(export_name = "kiln.init")]
 pub extern "C" fn kiln_init() {
-    match init() {
-        Ok(engine) => ENGINE.with(|e| *e.borrow_mut() = Some(engine)),
+    scrub::start();
+    let result = init();
+    scrub::stop();
+    match result {
+        Ok(engine) => {
+            ENGINE.with(|e| *e.borrow_mut() = Some(engine));
+            scrub::clear_unused_stack();
+        }
         Err(report) => {
             eprintln!("kiln-error {}", report.to_json());
             std::process::exit(1);
@@ -100,6 +110,39 @@ pub extern "C" fn invoke(index: u32) {
     }));
 }
 
+/// Stands in for QuickJS's `__JS_EvalInternal` in modules built without
+/// `--eval`.
+///
+/// The compiler points the function-table entry of `__JS_EvalInternal` at
+/// this function after the snapshot (see `compiler/src/rewrite.rs`). That
+/// table entry is the only way a running module reaches QuickJS's parser
+/// (`eval`, `new Function`, `import()` of source text all go through
+/// `ctx->eval_internal`), so once it is replaced the whole parser and
+/// bytecode compiler become unreachable and are removed from the output.
+/// The signature must stay exactly that of `eval_internal` in quickjs.c; the
+/// rewrite checks that the two wasm types agree.
+///
+/// # Safety
+///
+/// Called by QuickJS with a live context.
+#[unsafe(export_name = "kiln.eval_disabled")]
+pub unsafe extern "C" fn eval_disabled(
+    ctx: *mut qjs::JSContext,
+    _this: qjs::JSValue,
+    _input: *const std::ffi::c_char,
+    _input_len: usize,
+    _filename: *const std::ffi::c_char,
+    _line: std::ffi::c_int,
+    _flags: std::ffi::c_int,
+    _scope_idx: std::ffi::c_int,
+) -> qjs::JSValue {
+    const MESSAGE: &std::ffi::CStr =
+        c"eval and new Function are not available: this module was built without the JavaScript parser (rebuild with `kiln build --eval`)";
+    // SAFETY: `ctx` is the live context QuickJS called us with; the message
+    // has no format directives, so no variadic arguments are read.
+    unsafe { qjs::JS_ThrowTypeError(ctx, MESSAGE.as_ptr()) }
+}
+
 fn with_engine(f: impl FnOnce(&Engine) -> i32) -> i32 {
     ENGINE.with(|e| match e.borrow().as_ref() {
         Some(engine) => {
@@ -128,6 +171,17 @@ pub(crate) struct BuildError {
 }
 
 impl BuildError {
+    /// Where the error points, as (line, column) from the first
+    /// `file:line:column` of its stack; (0, 0) when it has none.
+    fn position(&self) -> (u32, u32) {
+        let frame = self.stack.lines().next().unwrap_or("");
+        let mut numbers = frame.trim_end_matches(')').rsplit(':').map(|n| n.parse::<u32>().ok());
+        match (numbers.next().flatten(), numbers.next().flatten()) {
+            (Some(column), Some(line)) => (line, column),
+            _ => (0, 0),
+        }
+    }
+
     pub(crate) fn internal(message: impl Into<String>) -> Self {
         BuildError { kind: "internal", name: "Error".into(), message: message.into(), stack: String::new() }
     }
@@ -150,13 +204,15 @@ fn init() -> Result<Engine, BuildError> {
         .map_err(|e| BuildError::internal(format!("reading the init input: {e}")))?;
     let input = InitInput::parse(input).map_err(BuildError::internal)?;
 
-    let rt = Runtime::new().map_err(|e| BuildError::internal(format!("creating the runtime: {e}")))?;
+    let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| BuildError::internal(format!("creating the runtime: {e}")))?;
     rt.set_max_stack_size(STACK_LIMIT);
     let rejections = UnhandledRejections::track(&rt);
     let ctx = Context::full(&rt).map_err(|e| BuildError::internal(format!("creating the context: {e}")))?;
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
+    // SAFETY: the API is installed once per process, just above.
+    unsafe { kiln_js_runtime::wipe_sources() };
     let mode = if input.invoke.is_empty() {
         Mode::Program(Cell::new(Some(ctx.with(|ctx| compile(&ctx, &input))?)))
     } else {
@@ -188,27 +244,48 @@ const GC_HEADROOM: usize = 1024 * 1024;
 /// Compiles the source without running it. A module's imports are resolved
 /// here too, so that a missing import is a build error.
 fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
+    match input.kind {
+        SourceKind::Script => compile_script(ctx, input),
+        SourceKind::Module => compile_module(ctx, input),
+        SourceKind::Auto => compile_script(ctx, input).or_else(|script_error| {
+            // As Node does for a `.js` file without a package type: a
+            // script, unless it only parses with module syntax (`import`,
+            // `export`, top-level `await`). When neither goal parses, the
+            // one that got further is the one the author meant.
+            compile_module(ctx, input).map_err(|module_error| {
+                if module_error.position() > script_error.position() { module_error } else { script_error }
+            })
+        }),
+    }
+}
+
+/// Compiles a classic script. It keeps its source text: programs inspect
+/// it (`toString()`, telling classes from functions), and unlike the runtime
+/// API's it is the user's to keep small.
+fn compile_script(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
+    let compiled = kiln_js_runtime::compile_script(ctx, &input.file, &input.source, false, false)
+        .map_err(|_| exception_report(ctx, "syntax"))?;
+    let value = compiled.as_raw();
+    std::mem::forget(compiled); // the Program owns this reference now
+    Ok(Program { value })
+}
+
+/// Compiles an ES module and resolves its imports.
+fn compile_module(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
+    let raw = ctx.as_raw().as_ptr();
     let mut source = input.source.clone();
     let len = source.len();
     source.push(0); // JS_Eval requires a NUL after the source.
     let src = source.as_ptr().cast::<std::ffi::c_char>();
-    let is_module = match input.kind {
-        SourceKind::Module => true,
-        SourceKind::Script => false,
-        // SAFETY: `src` points at `len` bytes followed by a NUL.
-        SourceKind::Auto => unsafe { qjs::JS_DetectModule(src, len as _) },
-    };
     let file = std::ffi::CString::new(input.file.as_str()).map_err(|_| BuildError::internal("file name contains NUL"))?;
-    let eval_type = if is_module { qjs::JS_EVAL_TYPE_MODULE } else { qjs::JS_EVAL_TYPE_GLOBAL };
-    let flags = (eval_type | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
-    let raw = ctx.as_raw().as_ptr();
+    let flags = (qjs::JS_EVAL_TYPE_MODULE | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
     // SAFETY: `raw` is the live context of `ctx`; the source and file name
     // outlive the call.
     let value = unsafe { qjs::JS_Eval(raw, src, len as _, file.as_ptr(), flags) };
     if unsafe { qjs::JS_IsException(value) } {
         return Err(exception_report(ctx, "syntax"));
     }
-    if is_module && unsafe { qjs::JS_ResolveModule(raw, value) } < 0 {
+    if unsafe { qjs::JS_ResolveModule(raw, value) } < 0 {
         // SAFETY: we own `value` and give it up here.
         unsafe { qjs::JS_FreeValue(raw, value) };
         return Err(exception_report(ctx, "module"));

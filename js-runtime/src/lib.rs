@@ -33,6 +33,9 @@
 
 #![deny(missing_docs)]
 
+mod bytecode;
+#[macro_use]
+mod sources;
 mod clock;
 mod encoding;
 mod event_loop;
@@ -41,6 +44,7 @@ mod io;
 mod promise_state;
 mod random;
 
+pub use bytecode::{compile_script, run_script};
 pub use event_loop::UnhandledRejections;
 use event_loop::run_jobs as drain_jobs;
 pub use host::{Host, MemoryHost, StdHost};
@@ -51,14 +55,36 @@ use std::rc::Rc;
 /// The parts of the runtime API that are written in JavaScript, in the order
 /// they are installed. Each is a function expression taking the native
 /// object.
-const JS_SOURCES: &[(&str, &str)] = &[
-    ("kiln:encoding", include_str!("js/encoding.js")),
-    ("kiln:javy", include_str!("js/javy.js")),
-    ("kiln:web", include_str!("js/web.js")),
-    ("kiln:kiln", include_str!("js/kiln.js")),
+static JS_SOURCES: [(&str, &dyn sources::WipeableText); 4] = [
+    ("kiln:encoding", js_source!("js/encoding.js")),
+    ("kiln:javy", js_source!("js/javy.js")),
+    ("kiln:web", js_source!("js/web.js")),
+    ("kiln:kiln", js_source!("js/kiln.js")),
 ];
-const CONSOLE_JS: &str = include_str!("js/console.js");
-const TIMERS_JS: &str = include_str!("js/timers.js");
+static CONSOLE_JS: &dyn sources::WipeableText = js_source!("js/console.js");
+static TIMERS_JS: &dyn sources::WipeableText = js_source!("js/timers.js");
+
+/// Zeroes the runtime API's JavaScript source text, which is only read by
+/// [`JsRuntime::install`].
+///
+/// Snapshot hazard: the text lives in the engine's memory image and would be
+/// written into every module (~38 KB) although nothing reads it after
+/// installation. The engine calls this once the API is installed.
+///
+/// # Safety
+///
+/// No [`JsRuntime::install`] may run concurrently or afterwards in this
+/// process (it would compile zeros).
+pub unsafe fn wipe_sources() {
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        CONSOLE_JS.wipe();
+        TIMERS_JS.wipe();
+        for (_, source) in &JS_SOURCES {
+            source.wipe();
+        }
+    }
+}
 
 /// Handle on the runtime API installed in one context.
 ///
@@ -92,14 +118,14 @@ impl JsRuntime {
         clock::register(ctx, &native, &clock)?;
         promise_state::register(ctx, &native)?;
 
-        let describe: Function = eval_installer(ctx, "kiln:console", CONSOLE_JS, &native)?
+        let describe: Function = eval_installer(ctx, "kiln:console", CONSOLE_JS.bytes(), &native)?
             .into_function()
             .ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))?;
-        let run_next_timer: Function = eval_installer(ctx, "kiln:timers", TIMERS_JS, &native)?
+        let run_next_timer: Function = eval_installer(ctx, "kiln:timers", TIMERS_JS.bytes(), &native)?
             .into_function()
             .ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))?;
-        for (name, source) in JS_SOURCES {
-            eval_installer(ctx, name, source, &native)?;
+        for (name, source) in &JS_SOURCES {
+            eval_installer(ctx, name, source.bytes(), &native)?;
         }
         Ok(JsRuntime {
             io,
@@ -230,14 +256,13 @@ impl JsRuntime {
 fn eval_installer<'js>(
     ctx: &Ctx<'js>,
     name: &str,
-    source: &str,
+    source: &[u8],
     native: &Object<'js>,
 ) -> rquickjs::Result<Value<'js>> {
-    let mut options = rquickjs::context::EvalOptions::default();
-    options.global = true;
-    options.strict = true;
-    options.filename = Some(name.to_string());
-    let installer: Function = ctx.eval_with_options(source, options)?;
+    let compiled = bytecode::compile_script(ctx, name, source, true, true)?;
+    let installer: Function = bytecode::run_script(ctx, compiled)?
+        .into_function()
+        .ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))?;
     installer.call((native.clone(),))
 }
 

@@ -46,6 +46,12 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     keep_names: bool,
 
+    /// Keep QuickJS's parser in the module so that `eval` and `new Function`
+    /// work when it runs (~250 KB larger). Without it they throw a TypeError;
+    /// the program itself is always compiled at build time.
+    #[arg(long)]
+    eval: bool,
+
     /// Function mode: evaluate the module's top level at build time and make
     /// export NAME a wasm export that reads stdin, calls it and writes its
     /// result (`default` is the default export). Repeatable; `_start` runs
@@ -122,7 +128,7 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if let Some(cache) = super::module_cache(args.no_cache) {
         compiler.cache(cache);
     }
-    compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, ..RewriteOptions::default() });
+    compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, keep_parser: args.eval, ..RewriteOptions::default() });
     if !args.invoke.is_empty() {
         compiler.function_mode(FunctionMode { invoke: args.invoke.clone(), io: args.io.into() })?;
     }

@@ -1,0 +1,73 @@
+//! What a module weighs: the size budget, and what the default build leaves
+//! out (QuickJS's parser, the runtime API's source text).
+
+use crate::util::{kiln, run_both, run_with_stdin};
+
+/// The hello-world module may not grow past this. Measured at about 1,210,000
+/// bytes when set; the goal of issue 5 (600,000) is not reached yet, and
+/// this budget only guards against regressions.
+const HELLO_BUDGET: u64 = 1_250_000;
+
+/// What dropping the parser saves at least (measured: ~200 KB).
+const PARSER_AT_LEAST: u64 = 150_000;
+
+fn build_with(dir: &std::path::Path, file: &str, out: &str, extra: &[&str]) -> std::path::PathBuf {
+    let output = run_with_stdin(kiln(dir).args(["build", "-q", file, "-o", out]).args(extra), b"");
+    assert!(output.status.success(), "kiln build {file} {extra:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    dir.join(out)
+}
+
+#[test]
+fn hello_world_stays_within_the_size_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.js"), "console.log('hello')\n").unwrap();
+    let wasm = build_with(dir.path(), "hello.js", "hello.wasm", &[]);
+    let size = std::fs::metadata(&wasm).unwrap().len();
+    assert!(size <= HELLO_BUDGET, "hello world is {size} bytes, over the budget of {HELLO_BUDGET}");
+    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "hello\n");
+}
+
+const USES_EVAL: &str = r#"
+try {
+  console.log(eval("6 * 7"));
+} catch (e) {
+  console.log(e.name + ": " + e.message);
+}
+try {
+  console.log(new Function("a", "return a + 1")(1));
+} catch (e) {
+  console.log(e.name);
+}
+console.log(JSON.parse('{"a":[1]}').a[0], new RegExp("b+").test("abbc"));
+"#;
+
+#[test]
+fn without_eval_the_parser_is_gone_and_eval_throws_a_clear_type_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), USES_EVAL).unwrap();
+    let lean = build_with(dir.path(), "app.js", "lean.wasm", &[]);
+    let run = run_both(dir.path(), &lean, b"");
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert!(lines[0].starts_with("TypeError: eval and new Function are not available"), "{}", run.stdout);
+    assert!(lines[0].contains("--eval"), "the message says how to get eval back: {}", lines[0]);
+    assert_eq!(lines[1..], ["TypeError", "1 true"], "JSON and RegExp need no JavaScript parser");
+
+    let with_eval = build_with(dir.path(), "app.js", "eval.wasm", &["--eval"]);
+    assert_eq!(run_both(dir.path(), &with_eval, b"").stdout, "42\n2\n1 true\n");
+
+    let (lean, with_eval) = (std::fs::metadata(&lean).unwrap().len(), std::fs::metadata(&with_eval).unwrap().len());
+    assert!(with_eval >= lean + PARSER_AT_LEAST, "the parser should weigh at least {PARSER_AT_LEAST} bytes: {lean} without, {with_eval} with");
+}
+
+#[test]
+fn runtime_api_has_no_source_text_and_stack_traces_keep_their_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("app.js"), "function inner() {\n  throw new Error('boom');\n}\nfunction outer() { inner(); }\ntry { outer(); } catch (e) { console.log(e.stack); }\nconsole.log(String(inner).includes('boom'), String(console.log));\n").unwrap();
+    let wasm = build_with(dir.path(), "app.js", "app.wasm", &[]);
+    let run = run_both(dir.path(), &wasm, b"");
+    assert!(run.stdout.contains("at inner (app.js:2:"), "{}", run.stdout);
+    assert!(run.stdout.contains("at outer (app.js:4:"), "{}", run.stdout);
+    // The program keeps its text; the runtime API does not.
+    assert!(run.stdout.ends_with("true function log() {\n    [native code]\n}\n"), "{}", run.stdout);
+}
