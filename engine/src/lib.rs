@@ -192,16 +192,31 @@ fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
     let len = source.len();
     source.push(0); // JS_Eval requires a NUL after the source.
     let src = source.as_ptr().cast::<std::ffi::c_char>();
+    let file = std::ffi::CString::new(input.file.as_str()).map_err(|_| BuildError::internal("file name contains NUL"))?;
+    let raw = ctx.as_raw().as_ptr();
     let is_module = match input.kind {
         SourceKind::Module => true,
         SourceKind::Script => false,
-        // SAFETY: `src` points at `len` bytes followed by a NUL.
-        SourceKind::Auto => unsafe { qjs::JS_DetectModule(src, len as _) },
+        SourceKind::Auto => {
+            // As Node decides for a `.js` file: a script unless it only
+            // parses as a module (import/export, top-level await,
+            // import.meta). QuickJS-NG's JS_DetectModule alone calls
+            // anything that parses as a module a module, so `x = 1` would
+            // throw and even an empty program would pay for module
+            // evaluation at every run.
+            let flags = (qjs::JS_EVAL_TYPE_GLOBAL | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+            // SAFETY: as for the compilation below.
+            let value = unsafe { qjs::JS_Eval(raw, src, len as _, file.as_ptr(), flags) };
+            if !unsafe { qjs::JS_IsException(value) } {
+                return Ok(Program { value });
+            }
+            drop(ctx.catch());
+            // SAFETY: `src` points at `len` bytes followed by a NUL.
+            unsafe { qjs::JS_DetectModule(src, len as _) }
+        }
     };
-    let file = std::ffi::CString::new(input.file.as_str()).map_err(|_| BuildError::internal("file name contains NUL"))?;
     let eval_type = if is_module { qjs::JS_EVAL_TYPE_MODULE } else { qjs::JS_EVAL_TYPE_GLOBAL };
     let flags = (eval_type | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
-    let raw = ctx.as_raw().as_ptr();
     // SAFETY: `raw` is the live context of `ctx`; the source and file name
     // outlive the call.
     let value = unsafe { qjs::JS_Eval(raw, src, len as _, file.as_ptr(), flags) };

@@ -28,7 +28,10 @@ const SEALED_MESSAGE: &str = "is not available while the module's top level runs
 
 impl Stdio {
     pub(crate) fn new(host: Rc<dyn Host>) -> Self {
-        Stdio { host, stdout: RefCell::new(Vec::new()), sealed: Cell::new(false), console_to_stderr: Cell::new(false) }
+        // Allocated now, i.e. at build time in a module: the snapshot holds
+        // the buffer, so a run's first write does not allocate.
+        let stdout = Vec::with_capacity(STDOUT_BUFFER_LIMIT);
+        Stdio { host, stdout: RefCell::new(stdout), sealed: Cell::new(false), console_to_stderr: Cell::new(false) }
     }
 
     pub(crate) fn set_sealed(&self, sealed: bool) {
@@ -37,6 +40,39 @@ impl Stdio {
 
     pub(crate) fn set_console_to_stderr(&self, yes: bool) {
         self.console_to_stderr.set(yes);
+    }
+
+    pub(crate) fn console_to_stderr(&self) -> bool {
+        self.console_to_stderr.get()
+    }
+
+    /// Writes `parts` joined by spaces and a newline, as one write.
+    pub(crate) fn write_line<'a>(&self, fd: i32, parts: impl Iterator<Item = &'a [u8]>) -> io::Result<()> {
+        self.check_open(fd)?;
+        let join = |buf: &mut Vec<u8>| {
+            for (i, part) in parts.enumerate() {
+                if i > 0 {
+                    buf.push(b' ');
+                }
+                buf.extend_from_slice(part);
+            }
+            buf.push(b'\n');
+        };
+        match fd {
+            1 => {
+                let full = {
+                    let mut buf = self.stdout.borrow_mut();
+                    join(&mut buf);
+                    buf.len() >= STDOUT_BUFFER_LIMIT
+                };
+                if full { self.flush() } else { Ok(()) }
+            }
+            _ => {
+                let mut line = Vec::new();
+                join(&mut line);
+                self.write(fd, &line)
+            }
+        }
     }
 
     fn check_open(&self, fd: i32) -> io::Result<()> {
@@ -51,12 +87,20 @@ impl Stdio {
         self.host.clone()
     }
 
+    /// Writes out the buffer; it is emptied (and its allocation kept) even
+    /// if the write fails.
     pub(crate) fn flush(&self) -> io::Result<()> {
-        let pending = std::mem::take(&mut *self.stdout.borrow_mut());
+        let mut pending = self.stdout.borrow_mut();
         if pending.is_empty() {
             return Ok(());
         }
-        self.host.write_stdout(&pending)
+        let written = self.host.write_stdout(&pending);
+        pending.clear();
+        if pending.capacity() > 2 * STDOUT_BUFFER_LIMIT {
+            // One huge write grew it: do not keep that much.
+            pending.shrink_to(STDOUT_BUFFER_LIMIT);
+        }
+        written
     }
 
     /// Writes to fd 1 (buffered) or fd 2 (after flushing fd 1).

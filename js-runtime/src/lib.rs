@@ -34,6 +34,7 @@
 #![deny(missing_docs)]
 
 mod clock;
+mod console;
 mod encoding;
 mod event_loop;
 mod host;
@@ -46,6 +47,7 @@ use event_loop::run_jobs as drain_jobs;
 pub use host::{Host, MemoryHost, StdHost};
 
 use rquickjs::{Ctx, Function, Object, Persistent, Value};
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// The parts of the runtime API that are written in JavaScript, in the order
@@ -68,8 +70,12 @@ pub struct JsRuntime {
     io: Rc<io::Stdio>,
     random: Rc<random::Random>,
     clock: Rc<clock::Clock>,
+    console: Rc<console::Console>,
     describe_uncaught: Persistent<Function<'static>>,
     run_next_timer: Persistent<Function<'static>>,
+    /// Whether a timer may be pending (see `js/timers.js`): while clear, the
+    /// event loop does not call into JavaScript for timers at all.
+    timers_armed: Rc<Cell<bool>>,
 }
 
 impl JsRuntime {
@@ -91,6 +97,11 @@ impl JsRuntime {
         random::register_fill(ctx, &native, &random)?;
         clock::register(ctx, &native, &clock)?;
         promise_state::register(ctx, &native)?;
+        let console = Rc::new(console::Console::new(io.clone()));
+        console::register(ctx, &native, &console)?;
+        let timers_armed = Rc::new(Cell::new(false));
+        let armed = timers_armed.clone();
+        native.set("armTimers", Function::new(ctx.clone(), move || armed.set(true))?)?;
 
         let describe: Function = eval_installer(ctx, "kiln:console", CONSOLE_JS, &native)?
             .into_function()
@@ -105,8 +116,10 @@ impl JsRuntime {
             io,
             random,
             clock,
+            console,
             describe_uncaught: Persistent::save(ctx, describe),
             run_next_timer: Persistent::save(ctx, run_next_timer),
+            timers_armed,
         })
     }
 
@@ -134,6 +147,9 @@ impl JsRuntime {
     pub fn run_event_loop(&self, rt: &rquickjs::Runtime, context: &rquickjs::Context) -> Result<(), String> {
         loop {
             drain_jobs(rt).map_err(|job| job.0.with(|ctx| self.describe_uncaught(&ctx, ctx.catch())))?;
+            if !self.timers_armed.get() {
+                return Ok(());
+            }
             let ran = context.with(|ctx| {
                 let next = self.run_next_timer.clone().restore(&ctx).map_err(|e| e.to_string())?;
                 match next.call::<_, bool>(()) {
@@ -143,6 +159,7 @@ impl JsRuntime {
                 }
             })?;
             if !ran {
+                self.timers_armed.set(false);
                 return Ok(());
             }
         }
@@ -222,6 +239,14 @@ impl JsRuntime {
     pub fn begin_run(&self) {
         self.reseed_random();
         self.clock.restart();
+    }
+}
+
+impl Drop for JsRuntime {
+    fn drop(&mut self) {
+        // The console's JavaScript fallbacks are held from inside native
+        // functions; let go of them before the context goes.
+        self.console.forget_slow_paths();
     }
 }
 
