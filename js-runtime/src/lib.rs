@@ -205,6 +205,16 @@ impl JsRuntime {
         self.io.read(0, buf)
     }
 
+    /// Reads what stdin has next, at most one chunk of 64 KiB, into a new
+    /// vector (empty at end of input).
+    ///
+    /// # Errors
+    ///
+    /// As [`JsRuntime::read_stdin`].
+    pub fn read_stdin_some(&self) -> std::io::Result<Vec<u8>> {
+        self.io.read_some()
+    }
+
     /// Reads all of stdin.
     ///
     /// # Errors
