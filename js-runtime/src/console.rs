@@ -83,7 +83,7 @@ impl<'js> JsUtf8<'js> {
         if ptr.is_null() {
             return None;
         }
-        let text = JsUtf8 { ctx: ctx.clone(), ptr, len: len as usize };
+        let text = JsUtf8 { ctx: ctx.clone(), ptr, len };
         std::str::from_utf8(text.bytes()).is_ok().then_some(text)
     }
 
