@@ -11,9 +11,9 @@ pub enum SourceKind {
     Script,
     /// An ES module (`import`, `export`, top-level `await`; always strict).
     Module,
-    /// Let QuickJS decide from the text (`JS_DetectModule`): module syntax
-    /// makes it a module, anything else a script. Node decides the same way
-    /// for a `.js` file outside a `"type": "module"` package.
+    /// Decide from the text at build time: a script unless it only parses
+    /// as a module (it uses module syntax). Node decides the same way for a
+    /// `.js` file outside a `"type": "module"` package.
     Detect,
 }
 
