@@ -70,7 +70,6 @@ pub struct JsRuntime {
     io: Rc<io::Stdio>,
     random: Rc<random::Random>,
     clock: Rc<clock::Clock>,
-    console: Rc<console::Console>,
     describe_uncaught: Persistent<Function<'static>>,
     run_next_timer: Persistent<Function<'static>>,
     /// Whether a timer may be pending (see `js/timers.js`): while clear, the
@@ -97,7 +96,7 @@ impl JsRuntime {
         random::register_fill(ctx, &native, &random)?;
         clock::register(ctx, &native, &clock)?;
         promise_state::register(ctx, &native)?;
-        let console = Rc::new(console::Console::new(io.clone()));
+        let console = console::Console::new(io.clone());
         console::register(ctx, &native, &console)?;
         let timers_armed = Rc::new(Cell::new(false));
         let armed = timers_armed.clone();
@@ -116,7 +115,6 @@ impl JsRuntime {
             io,
             random,
             clock,
-            console,
             describe_uncaught: Persistent::save(ctx, describe),
             run_next_timer: Persistent::save(ctx, run_next_timer),
             timers_armed,
@@ -249,14 +247,6 @@ impl JsRuntime {
     pub fn begin_run(&self) {
         self.reseed_random();
         self.clock.restart();
-    }
-}
-
-impl Drop for JsRuntime {
-    fn drop(&mut self) {
-        // The console's JavaScript fallbacks are held from inside native
-        // functions; let go of them before the context goes.
-        self.console.forget_slow_paths();
     }
 }
 
