@@ -11,9 +11,9 @@ pub enum SourceKind {
     Script,
     /// An ES module (`import`, `export`, top-level `await`; always strict).
     Module,
-    /// Decide from the text: a script if it parses as one, else a module
-    /// (module syntax: `import`, `export`, top-level `await`). Node decides the same way
-    /// for a `.js` file outside a `"type": "module"` package.
+    /// Decide from the text at build time: a script unless it only parses
+    /// as a module (it uses module syntax). Node decides the same way for a
+    /// `.js` file outside a `"type": "module"` package.
     Detect,
 }
 

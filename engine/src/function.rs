@@ -101,13 +101,12 @@ impl Functions {
     /// soon as it is ready. Only the current line is held in memory.
     fn stream_lines(&self, engine: &Engine, function: &Persistent<Function<'static>>) -> Result<(), String> {
         let mut pending: Vec<u8> = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
         loop {
-            let n = engine.js.read_stdin(&mut chunk).map_err(|e| format!("reading stdin: {e}"))?;
-            if n == 0 {
+            let chunk = engine.js.read_stdin_some().map_err(|e| format!("reading stdin: {e}"))?;
+            if chunk.is_empty() {
                 break;
             }
-            let mut rest = &chunk[..n];
+            let mut rest = &chunk[..];
             while let Some(newline) = rest.iter().position(|&b| b == b'\n') {
                 pending.extend_from_slice(&rest[..newline]);
                 rest = &rest[newline + 1..];

@@ -322,6 +322,13 @@ fn run(engine: &Engine, program: &Cell<Option<Program>>) -> i32 {
     // settles once its top-level await (if any) finishes.
     let evaluated = engine.ctx.with(|ctx| -> Result<Option<Persistent<Value<'static>>>, String> {
         let raw = ctx.as_raw().as_ptr();
+        // A script's bytecode would be freed once evaluated: ~1,000 fuel to
+        // release memory that stays in the instance anyway (it came with the
+        // snapshot). One more reference, never dropped, skips that.
+        // SAFETY: `program.value` is a live value of this context.
+        if unsafe { qjs::JS_VALUE_GET_TAG(program.value) } == qjs::JS_TAG_FUNCTION_BYTECODE as i32 {
+            unsafe { qjs::JS_DupValue(raw, program.value) };
+        }
         // SAFETY: JS_EvalFunction takes over our reference to the program.
         let result = unsafe { qjs::JS_EvalFunction(raw, program.value) };
         if unsafe { qjs::JS_IsException(result) } {

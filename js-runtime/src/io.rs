@@ -11,10 +11,17 @@ use std::rc::Rc;
 /// matter for memory.
 const STDOUT_BUFFER_LIMIT: usize = 64 * 1024;
 
+/// stdin is read in chunks of this size.
+const READ_CHUNK: usize = 64 * 1024;
+
 /// The three standard streams with a buffered stdout.
 pub(crate) struct Stdio {
     host: Rc<dyn Host>,
     stdout: RefCell<Vec<u8>>,
+    /// Where stdin is read into. Allocated at build time (so in a module
+    /// it is part of the snapshot): zeroing 64 KiB costs ~65,000 fuel, more
+    /// than the rest of a small function-mode invocation.
+    read_buffer: RefCell<Vec<u8>>,
     /// While set, stdin and stdout are unavailable: the program is being
     /// evaluated at build time, and its input exists only at run time.
     sealed: Cell<bool>,
@@ -28,7 +35,11 @@ const SEALED_MESSAGE: &str = "is not available while the module's top level runs
 
 impl Stdio {
     pub(crate) fn new(host: Rc<dyn Host>) -> Self {
-        Stdio { host, stdout: RefCell::new(Vec::new()), sealed: Cell::new(false), console_to_stderr: Cell::new(false) }
+        // Allocated now, i.e. at build time in a module: the snapshot holds
+        // the buffer, so a run's first write does not allocate.
+        let stdout = Vec::with_capacity(STDOUT_BUFFER_LIMIT);
+        let read_buffer = RefCell::new(vec![0u8; READ_CHUNK]);
+        Stdio { host, stdout: RefCell::new(stdout), read_buffer, sealed: Cell::new(false), console_to_stderr: Cell::new(false) }
     }
 
     pub(crate) fn set_sealed(&self, sealed: bool) {
@@ -37,6 +48,39 @@ impl Stdio {
 
     pub(crate) fn set_console_to_stderr(&self, yes: bool) {
         self.console_to_stderr.set(yes);
+    }
+
+    pub(crate) fn console_to_stderr(&self) -> bool {
+        self.console_to_stderr.get()
+    }
+
+    /// Writes `parts` joined by spaces and a newline, as one write.
+    pub(crate) fn write_line<'a>(&self, fd: i32, parts: impl Iterator<Item = &'a [u8]>) -> io::Result<()> {
+        self.check_open(fd)?;
+        let join = |buf: &mut Vec<u8>| {
+            for (i, part) in parts.enumerate() {
+                if i > 0 {
+                    buf.push(b' ');
+                }
+                buf.extend_from_slice(part);
+            }
+            buf.push(b'\n');
+        };
+        match fd {
+            1 => {
+                let full = {
+                    let mut buf = self.stdout.borrow_mut();
+                    join(&mut buf);
+                    buf.len() >= STDOUT_BUFFER_LIMIT
+                };
+                if full { self.flush() } else { Ok(()) }
+            }
+            _ => {
+                let mut line = Vec::new();
+                join(&mut line);
+                self.write(fd, &line)
+            }
+        }
     }
 
     fn check_open(&self, fd: i32) -> io::Result<()> {
@@ -51,12 +95,20 @@ impl Stdio {
         self.host.clone()
     }
 
+    /// Writes out the buffer; it is emptied (and its allocation kept) even
+    /// if the write fails.
     pub(crate) fn flush(&self) -> io::Result<()> {
-        let pending = std::mem::take(&mut *self.stdout.borrow_mut());
+        let mut pending = self.stdout.borrow_mut();
         if pending.is_empty() {
             return Ok(());
         }
-        self.host.write_stdout(&pending)
+        let written = self.host.write_stdout(&pending);
+        pending.clear();
+        if pending.capacity() > 2 * STDOUT_BUFFER_LIMIT {
+            // One huge write grew it: do not keep that much.
+            pending.shrink_to(STDOUT_BUFFER_LIMIT);
+        }
+        written
     }
 
     /// Writes to fd 1 (buffered) or fd 2 (after flushing fd 1).
@@ -79,16 +131,34 @@ impl Stdio {
         }
     }
 
+    /// Runs `f` on the read buffer: the one allocated (zeroed) at build
+    /// time, or a fresh one if a caller up the stack is using it.
+    fn with_read_buffer<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        match self.read_buffer.try_borrow_mut() {
+            Ok(mut buffer) => f(&mut buffer),
+            Err(_) => f(&mut vec![0u8; READ_CHUNK]),
+        }
+    }
+
     /// Reads all of stdin.
     pub(crate) fn read_to_end(&self) -> io::Result<Vec<u8>> {
-        let mut all = Vec::new();
-        let mut chunk = vec![0u8; 64 * 1024];
-        loop {
-            match self.read(0, &mut chunk)? {
-                0 => return Ok(all),
-                n => all.extend_from_slice(&chunk[..n]),
+        self.with_read_buffer(|chunk| {
+            let mut all = Vec::new();
+            loop {
+                match self.read(0, chunk)? {
+                    0 => return Ok(all),
+                    n => all.extend_from_slice(&chunk[..n]),
+                }
             }
-        }
+        })
+    }
+
+    /// Reads what stdin has next, up to one chunk (empty at end of input).
+    pub(crate) fn read_some(&self) -> io::Result<Vec<u8>> {
+        self.with_read_buffer(|chunk| {
+            let n = self.read(0, chunk)?;
+            Ok(chunk[..n].to_vec())
+        })
     }
 
     pub(crate) fn read(&self, fd: i32, buf: &mut [u8]) -> io::Result<usize> {

@@ -37,6 +37,7 @@ mod bytecode;
 #[macro_use]
 mod sources;
 mod clock;
+mod console;
 mod encoding;
 mod event_loop;
 mod host;
@@ -50,6 +51,7 @@ use event_loop::run_jobs as drain_jobs;
 pub use host::{Host, MemoryHost, StdHost};
 
 use rquickjs::{Ctx, Function, Object, Persistent, Value};
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// The parts of the runtime API that are written in JavaScript, in the order
@@ -96,6 +98,9 @@ pub struct JsRuntime {
     clock: Rc<clock::Clock>,
     describe_uncaught: Persistent<Function<'static>>,
     run_next_timer: Persistent<Function<'static>>,
+    /// Whether a timer may be pending (see `js/timers.js`): while clear, the
+    /// event loop does not call into JavaScript for timers at all.
+    timers_armed: Rc<Cell<bool>>,
 }
 
 impl JsRuntime {
@@ -117,6 +122,11 @@ impl JsRuntime {
         random::register_fill(ctx, &native, &random)?;
         clock::register(ctx, &native, &clock)?;
         promise_state::register(ctx, &native)?;
+        let console = console::Console::new(io.clone());
+        console::register(ctx, &native, &console)?;
+        let timers_armed = Rc::new(Cell::new(false));
+        let armed = timers_armed.clone();
+        native.set("armTimers", Function::new(ctx.clone(), move || armed.set(true))?)?;
 
         let describe: Function = eval_installer(ctx, "kiln:console", CONSOLE_JS.bytes(), &native)?
             .into_function()
@@ -133,6 +143,7 @@ impl JsRuntime {
             clock,
             describe_uncaught: Persistent::save(ctx, describe),
             run_next_timer: Persistent::save(ctx, run_next_timer),
+            timers_armed,
         })
     }
 
@@ -160,6 +171,9 @@ impl JsRuntime {
     pub fn run_event_loop(&self, rt: &rquickjs::Runtime, context: &rquickjs::Context) -> Result<(), String> {
         loop {
             drain_jobs(rt).map_err(|job| job.0.with(|ctx| self.describe_uncaught(&ctx, ctx.catch())))?;
+            if !self.timers_armed.get() {
+                return Ok(());
+            }
             let ran = context.with(|ctx| {
                 let next = self.run_next_timer.clone().restore(&ctx).map_err(|e| e.to_string())?;
                 match next.call::<_, bool>(()) {
@@ -169,6 +183,7 @@ impl JsRuntime {
                 }
             })?;
             if !ran {
+                self.timers_armed.set(false);
                 return Ok(());
             }
         }
@@ -212,6 +227,16 @@ impl JsRuntime {
     /// The host's read error, or stdin being sealed at build time.
     pub fn read_stdin(&self, buf: &mut [u8]) -> std::io::Result<usize> {
         self.io.read(0, buf)
+    }
+
+    /// Reads what stdin has next, at most one chunk of 64 KiB, into a new
+    /// vector (empty at end of input).
+    ///
+    /// # Errors
+    ///
+    /// As [`JsRuntime::read_stdin`].
+    pub fn read_stdin_some(&self) -> std::io::Result<Vec<u8>> {
+        self.io.read_some()
     }
 
     /// Reads all of stdin.

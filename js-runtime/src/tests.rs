@@ -308,3 +308,40 @@ fn crypto_draws_from_the_host() {
     );
     assert_eq!(out, "true 4 true\n");
 }
+
+#[test]
+fn console_fast_path_prints_what_the_formatter_prints() {
+    // Strings only take the native path; everything else the formatter.
+    let source = r#"
+        console.log(); console.log('a'); console.log('a', 'b', ''); console.log('100%', 'x'); console.log('%s!', 'x');
+        console.log('a', 1); console.log('1', '2', '3', '4', '5', '6', '7', '8', '9');
+        console.group('g'); console.log('in', 'side'); console.groupEnd(); console.log('out');
+        console.info('i'); console.debug('d'); console.warn('w', 'x'); console.error('e');
+        console.log('\ud800'.length, [console.log.name, console.log.length, console.error.name].join());
+        const log = console.log; log('detached');
+        Promise.resolve().then(() => console.log('job'));
+    "#;
+    let (out, err) = Harness::new(b"").run(source);
+    assert_eq!(out, "\na\na b \n100% x\nx!\na 1\n1 2 3 4 5 6 7 8 9\ng\n  in side\nout\ni\nd\n1 log,0,error\ndetached\njob\n");
+    assert_eq!(err, "w x\ne\n");
+}
+
+#[test]
+fn timers_set_late_still_run() {
+    // Timers are armed on demand: one set by a job after the queue drained
+    // once, or after every earlier timer ran, still runs.
+    let (out, _) = Harness::new(b"").run(
+        "Promise.resolve().then(() => setTimeout(() => { console.log('a'); setTimeout(() => console.log('b'), 5); }, 1));
+         const t = setTimeout(() => console.log('never'), 1); clearTimeout(t);",
+    );
+    assert_eq!(out, "a\nb\n");
+}
+
+#[test]
+fn console_lone_surrogates_take_the_formatter_path() {
+    let h = Harness::new(b"");
+    let (out, err) = h.run("try { console.log('a\\ud800b', 'c'); } catch (e) { console.error('threw', e.message) }");
+    // As before the fast path existed: the formatter's conversion fails.
+    assert_eq!(out, "");
+    assert!(err.starts_with("threw Conversion from string failed"), "{err}");
+}

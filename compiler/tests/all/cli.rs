@@ -124,6 +124,10 @@ fn scripts_may_be_sloppy_and_modules_are_detected() {
     // `with` and undeclared assignment only work in sloppy-mode scripts.
     let (dir, wasm) = build_program("sloppy.js", "with (Math) { x = max(1, 2) }\nconsole.log(x, this === globalThis)");
     assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "2 true\n");
+    // Text that parses both ways is a script, as in Node (QuickJS-NG's own
+    // JS_DetectModule would call it a module, where `y = 1` throws).
+    let (dir, wasm) = build_program("both.js", "y = 1;\nvar z = 2;\nconsole.log(y, globalThis.z, typeof this)");
+    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "1 2 object\n");
     // `export` makes it a module: strict, `this` undefined at top level.
     let (dir, wasm) = build_program("mod.js", "console.log(this === undefined)\nexport const a = 1;");
     assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "true\n");

@@ -3,6 +3,7 @@
 mod cli;
 mod differential;
 mod examples;
+mod fuel;
 mod function_mode;
 mod module_shape;
 mod size;

@@ -473,11 +473,13 @@
 
   const now = () => native.now();
   const console = {
-    log: (...args) => emit(false, formatArgs(args)),
-    info: (...args) => emit(false, formatArgs(args)),
-    debug: (...args) => emit(false, formatArgs(args)),
-    warn: (...args) => emit(true, formatArgs(args)),
-    error: (...args) => emit(true, formatArgs(args)),
+    // Native: calls that print only strings are written directly (see
+    // console.rs); the others come back to these functions.
+    log: native.fastConsole("log", false, (...args) => emit(false, formatArgs(args))),
+    info: native.fastConsole("info", false, (...args) => emit(false, formatArgs(args))),
+    debug: native.fastConsole("debug", false, (...args) => emit(false, formatArgs(args))),
+    warn: native.fastConsole("warn", true, (...args) => emit(true, formatArgs(args))),
+    error: native.fastConsole("error", true, (...args) => emit(true, formatArgs(args))),
     dir: (value, options) => emit(false, inspect(value, options ?? {})),
     trace: (...args) => {
       const stack = new Error().stack.split("\n").slice(1).join("\n").replace(/\n+$/, "");
@@ -503,10 +505,12 @@
     group: (...args) => {
       if (args.length) emit(false, formatArgs(args));
       groupIndent += "  ";
+      native.setGrouped(true);
     },
     groupCollapsed: (...args) => console.group(...args),
     groupEnd: () => {
       groupIndent = groupIndent.slice(0, -2);
+      native.setGrouped(groupIndent !== "");
     },
     time: (label = "default") => {
       label = String(label);

@@ -6,7 +6,12 @@
 // again, until no timer is left. Results are deterministic and a program
 // that waits 10 minutes finishes at once. Date.now() and performance are
 // not affected: they read the real clock. Timer ids are numbers.
-(function () {
+//
+// The runtime only calls runNextTimer while timers are armed: the first
+// timer set on an empty list arms them (native.armTimers), and a call that
+// finds the list empty disarms them. A program that never sets a timer never
+// pays for a call into JavaScript at the end of its event loop.
+(function (native) {
   "use strict";
 
   const MAX_DELAY = 2 ** 31 - 1;
@@ -28,6 +33,7 @@
     const id = nextId++;
     const ms = normalizeDelay(delay);
     timers.set(id, { due: clock + ms, order: order++, callback, args, interval: repeat ? ms : 0 });
+    if (timers.size === 1) native.armTimers();
     return id;
   }
 
