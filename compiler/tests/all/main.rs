@@ -1,8 +1,10 @@
 //! Kiln's integration tests: one binary, one module per area.
 
 mod cli;
+mod conformance;
 mod differential;
 mod examples;
 mod function_mode;
+mod imports;
 mod module_shape;
 mod util;
