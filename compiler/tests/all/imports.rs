@@ -35,7 +35,7 @@ fn nested_parent_and_shared_imports_run_with_relative_stack_traces() {
     let run = run_both(&app, &wasm, b"");
     assert_eq!(run.status, Some(1));
     assert_eq!(run.stdout, "g1\n", "one instance of shared/g.mjs");
-    assert!(run.stderr.starts_with("Uncaught Error: g2\n    at f (lib/util.js:4:9)\n    at <anonymous> (main.js:4:1)"), "{}", run.stderr);
+    assert!(run.stderr.starts_with("Uncaught Error: g2\n    at f (lib/util.js:4:19)\n    at <anonymous> (main.js:4:1)"), "{}", run.stderr);
 }
 
 #[test]
