@@ -66,6 +66,9 @@ pub fn collect(entry: &Source, base_dir: &Path) -> Result<Vec<ModuleFile>, Error
                 continue;
             }
             let path = base_dir.join(&name);
+            if path.is_dir() {
+                return Err(fail(format!("'{}' is a directory; import a file, with its extension", import.specifier)));
+            }
             let bytes = match std::fs::read(&path) {
                 Ok(bytes) => bytes,
                 Err(_) if import.dynamic => continue,
@@ -74,9 +77,6 @@ pub fn collect(entry: &Source, base_dir: &Path) -> Result<Vec<ModuleFile>, Error
                 }
                 Err(e) => return Err(fail(format!("cannot read module '{}' ({}): {e}", import.specifier, path.display()))),
             };
-            if path.is_dir() {
-                return Err(fail(format!("'{}' is a directory; import a file, with its extension", import.specifier)));
-            }
             let text = match String::from_utf8(bytes) {
                 Ok(text) if !text.contains('\0') => text,
                 _ => return Err(fail(format!("{name} is not UTF-8 JavaScript text"))),
