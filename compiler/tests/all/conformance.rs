@@ -142,11 +142,12 @@ fn quickjs_test_programs_pass_on_both_hosts() {
         assert!(programs.iter().any(|p| p == needed), "{needed} is not run");
     }
 
-    // Two workers: the machine is shared.
+    // One worker: the suite's other tests run alongside, and Node's real
+    // timers in `differential::timers` reorder when the machine is loaded.
     let next = Mutex::new(0usize);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
-        for _ in 0..2 {
+        for _ in 0..1 {
             scope.spawn(|| {
                 loop {
                     let i = {
