@@ -142,8 +142,9 @@ fn quickjs_test_programs_pass_on_both_hosts() {
         assert!(programs.iter().any(|p| p == needed), "{needed} is not run");
     }
 
-    // One worker: the suite's other tests run alongside, and Node's real
-    // timers in `differential::timers` reorder when the machine is loaded.
+    // One worker, and never alongside the tests that time Node's real
+    // timers: those reorder when the machine is loaded.
+    let _alone = crate::util::not_alongside();
     let next = Mutex::new(0usize);
     let failures = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
