@@ -2,6 +2,7 @@
 //! positions and code frames.
 
 use crate::error::{Error, JsLocation};
+use crate::module_graph::{ModuleFile, resolve, scan_imports};
 use crate::source::Source;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::files::SimpleFile;
@@ -20,17 +21,26 @@ const REPORT_PREFIX: &str = "kiln-error ";
 
 /// Interprets the stderr of a failed init. Returns `None` when it holds no
 /// report (the engine failed in some other way).
-pub(crate) fn from_init_stderr(stderr: &[u8], source: &Source) -> Option<Error> {
+pub(crate) fn from_init_stderr(stderr: &[u8], source: &Source, modules: &[ModuleFile]) -> Option<Error> {
     let text = String::from_utf8_lossy(stderr);
     let line = text.lines().rev().find_map(|l| l.strip_prefix(REPORT_PREFIX))?;
     let report: Report = serde_json::from_str(line).ok()?;
+    let text_of = |name: &str| -> Option<&str> {
+        if name == source.name {
+            return Some(source.text.as_str());
+        }
+        modules.iter().find(|m| m.name == name).map(|m| m.text.as_str())
+    };
+    if let Some(error) = import_error(&report.message, source, modules) {
+        return Some(error);
+    }
     Some(match report.kind.as_str() {
         "syntax" => {
             let location = first_frame(&report.stack);
             let frame = location
                 .as_ref()
-                .filter(|loc| loc.file == source.name)
-                .map(|loc| code_frame(source, loc, &format!("{}: {}", report.name, report.message)))
+                .and_then(|loc| Some((loc, text_of(&loc.file)?)))
+                .map(|(loc, text)| code_frame(&loc.file, text, loc, &format!("{}: {}", report.name, report.message)))
                 .unwrap_or_default();
             Error::JsSyntax { name: report.name, message: report.message, location, frame }
         }
@@ -57,11 +67,63 @@ pub(crate) fn first_frame(stack: &str) -> Option<JsLocation> {
     })
 }
 
-/// Renders the offending line with a caret under the column.
-fn code_frame(source: &Source, loc: &JsLocation, message: &str) -> String {
-    let Some(offset) = byte_offset(&source.text, loc.line, loc.column) else { return String::new() };
-    let end = source.text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
-    let file = SimpleFile::new(source.name.as_str(), source.text.as_str());
+/// Turns the engine's messages about imports that do not link (or, should
+/// the compiler's scan have missed one, cannot be loaded) into an
+/// [`Error::Import`] pointing at the import in question.
+fn import_error(message: &str, source: &Source, modules: &[ModuleFile]) -> Option<Error> {
+    let quoted = |s: &str| -> Vec<String> { s.split('\'').skip(1).step_by(2).map(str::to_string).collect() };
+    let files = std::iter::once((source.name.as_str(), source.text.as_str())).chain(modules.iter().map(|m| (m.name.as_str(), m.text.as_str())));
+    if message.starts_with("Could not find export")
+        || message.starts_with("circular reference when looking for export")
+        || (message.starts_with("export '") && message.ends_with("is ambiguous"))
+    {
+        // `... export 'NAME' in module 'MODULE'...`: find an import of
+        // MODULE whose clause names NAME.
+        let [export, module, ..] = &quoted(message)[..] else { return None };
+        let mut fallback = None;
+        for (name, text) in files {
+            for import in scan_imports(text) {
+                if resolve(name, &import.specifier).ok().as_deref() != Some(module.as_str()) {
+                    continue;
+                }
+                let clause = &text[import.clause.clone()];
+                if let Some(at) = find_word(clause, export) {
+                    let why = format!("{message} (imported by {name}); the module graph does not link");
+                    return Some(Error::import_at(name, text, import.clause.start + at, why));
+                }
+                fallback.get_or_insert((name, text, import.offset));
+            }
+        }
+        let (name, text, offset) = fallback?;
+        return Some(Error::import_at(name, text, offset, format!("{message}; the module graph does not link")));
+    }
+    if message.starts_with("could not load module") || message.starts_with("unsupported import specifier") {
+        let specifier = quoted(message).into_iter().next()?;
+        for (name, text) in files {
+            if let Some(import) = scan_imports(text).into_iter().find(|i| i.specifier == specifier && !i.dynamic) {
+                return Some(Error::import_at(name, text, import.offset, message.to_string()));
+            }
+        }
+    }
+    None
+}
+
+/// The byte offset of `word` in `text` as a whole identifier.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let is_ident = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    text.match_indices(word).map(|(at, _)| at).find(|&at| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + word.len()..].chars().next();
+        !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
+    })
+}
+
+/// Renders the offending line of `text` (the file `name`) with a caret under
+/// the column.
+pub(crate) fn code_frame(name: &str, text: &str, loc: &JsLocation, message: &str) -> String {
+    let Some(offset) = byte_offset(text, loc.line, loc.column) else { return String::new() };
+    let end = text[offset..].chars().next().map_or(offset, |c| offset + c.len_utf8());
+    let file = SimpleFile::new(name, text);
     let diagnostic = Diagnostic::error().with_message(message).with_labels(vec![Label::primary((), offset..end)]);
     let mut out = codespan_reporting::term::termcolor::NoColor::new(Vec::new());
     if term::emit_to_write_style(&mut out, &Config::default(), &file, &diagnostic).is_err() {
@@ -101,7 +163,7 @@ mod tests {
     fn code_frame_points_at_the_column() {
         let source = Source::from_bytes("app.js".into(), b"let a = 1;\nlet b = (;\n".to_vec(), SourceKind::Script).unwrap();
         let loc = JsLocation { file: "app.js".into(), line: 2, column: 10 };
-        let frame = code_frame(&source, &loc, "SyntaxError: unexpected token");
+        let frame = code_frame(&source.name, &source.text, &loc, "SyntaxError: unexpected token");
         assert!(frame.contains("app.js:2:10"), "{frame}");
         assert!(frame.contains("let b = (;"), "{frame}");
         let caret_line = frame.lines().find(|l| l.contains('^')).unwrap();

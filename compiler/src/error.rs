@@ -42,8 +42,19 @@ pub enum Error {
         /// A code frame showing the offending line, ready to print.
         frame: String,
     },
-    /// The program threw while it was evaluated at build time, or a module
-    /// import could not be resolved.
+    /// An import cannot be served: a missing file, an unsupported specifier,
+    /// or a name that the imported module does not export (the module graph
+    /// does not link).
+    #[error("{message}")]
+    Import {
+        /// What is wrong, and what is supported.
+        message: String,
+        /// The offending import.
+        location: Option<JsLocation>,
+        /// A code frame showing the import, ready to print.
+        frame: String,
+    },
+    /// The program threw while it was evaluated at build time.
     #[error("{}{message}", if name.is_empty() { String::new() } else { format!("{name}: ") })]
     JsException {
         /// The error's name (`TypeError`, ...).
@@ -84,9 +95,17 @@ impl Error {
         move |source| Error::Io { action, path, source }
     }
 
+    /// An [`Error::Import`] pointing at byte `offset` of `file`'s `text`.
+    pub(crate) fn import_at(file: &str, text: &str, offset: usize, message: String) -> Error {
+        let mut location = crate::module_graph::line_column(text, offset);
+        location.file = file.to_string();
+        let frame = crate::diagnostic::code_frame(file, text, &location, &format!("ImportError: {message}"));
+        Error::Import { message, location: Some(location), frame }
+    }
+
     /// True when the user's JavaScript is at fault (exit status 1), as
     /// opposed to a usage or environment problem.
     pub fn is_javascript_error(&self) -> bool {
-        matches!(self, Error::JsSyntax { .. } | Error::JsException { .. })
+        matches!(self, Error::JsSyntax { .. } | Error::JsException { .. } | Error::Import { .. })
     }
 }

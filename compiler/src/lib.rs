@@ -22,18 +22,25 @@
 //! - [`Compiler::compile`] returns the module's bytes; writing them is the
 //!   caller's job ([`write_atomically`] never leaves a partial file).
 //! - JavaScript errors come back as [`Error::JsSyntax`] (with position and
-//!   code frame) or [`Error::JsException`].
+//!   code frame) or [`Error::JsException`]; an import that cannot be served
+//!   as [`Error::Import`] (position and code frame of the import).
+//! - A [`Source`] read from a file brings the files it imports: relative
+//!   specifiers (`./lib.js`, `../util/a.mjs`) are resolved at build time from
+//!   the entry's directory ([`collect_module_graph`]) and compiled into the
+//!   module with it.
 
 #![deny(missing_docs)]
 
 mod diagnostic;
 mod error;
+mod module_graph;
 mod output;
 mod rewrite;
 mod runner;
 mod source;
 
 pub use error::{Error, JsLocation};
+pub use module_graph::{ModuleFile, collect as collect_module_graph};
 pub use output::write_atomically;
 pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
 pub use runner::{Outcome, RunOptions, RunReport, run_module};
@@ -128,8 +135,12 @@ impl Compiler {
             rewrite.invoked = mode.invoke.clone();
         }
         let source = &source;
-        let snapshot = self.snapshotter.preinitialize(ENGINE_WASM, &source.init_input(self.function_mode.as_ref())).map_err(|e| match e {
-            SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source).unwrap_or(Error::Snapshot(e)),
+        let modules = match &source.base_dir {
+            Some(dir) => module_graph::collect(source, dir)?,
+            None => module_graph::refuse_imports(source)?,
+        };
+        let snapshot = self.snapshotter.preinitialize(ENGINE_WASM, &source.init_input(&modules, self.function_mode.as_ref())).map_err(|e| match e {
+            SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source, &modules).unwrap_or(Error::Snapshot(e)),
             other => Error::Snapshot(other),
         })?;
         let started = Instant::now();

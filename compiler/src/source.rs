@@ -2,6 +2,7 @@
 //! whether it is a classic script or an ES module.
 
 use crate::error::Error;
+use crate::module_graph::ModuleFile;
 use std::path::Path;
 
 /// Whether a program is compiled as a classic script or an ES module.
@@ -91,6 +92,10 @@ pub struct Source {
     pub text: String,
     /// How to compile it.
     pub kind: SourceKind,
+    /// The directory its relative imports are resolved in (the file's
+    /// directory). `None` (the default for [`Source::from_bytes`]): a
+    /// relative import of a file is a build error.
+    pub base_dir: Option<std::path::PathBuf>,
 }
 
 /// The name given to a program read from stdin.
@@ -112,7 +117,9 @@ impl Source {
             Some("cjs") => SourceKind::Script,
             _ => SourceKind::Detect,
         };
-        Self::from_bytes(name, bytes, kind)
+        let mut source = Self::from_bytes(name, bytes, kind)?;
+        source.base_dir = Some(crate::module_graph::base_dir_of(path));
+        Ok(source)
     }
 
     /// Wraps program bytes read from elsewhere (e.g. stdin).
@@ -132,17 +139,21 @@ impl Source {
         if name.contains('\0') || name.contains('\n') {
             return Err(Error::InvalidInput(format!("unusable file name {name:?}")));
         }
-        Ok(Source { name, text, kind })
+        Ok(Source { name, text, kind, base_dir: None })
     }
 
-    /// The engine's init input: a small header, then the program.
-    pub(crate) fn init_input(&self, function_mode: Option<&FunctionMode>) -> Vec<u8> {
+    /// The engine's init input: a small header, then the program, then the
+    /// files it imports (format: `engine/src/init_input.rs`).
+    pub(crate) fn init_input(&self, modules: &[ModuleFile], function_mode: Option<&FunctionMode>) -> Vec<u8> {
         let kind = match self.kind {
             SourceKind::Script => "script",
             SourceKind::Module => "module",
             SourceKind::Detect => "auto",
         };
         let mut header = format!("kiln-init 1\nfile {}\nkind {kind}\n", self.name);
+        for module in modules {
+            header.push_str(&format!("module {} {}\n", module.text.len(), module.name));
+        }
         if let Some(mode) = function_mode {
             for name in &mode.invoke {
                 header.push_str(&format!("invoke {name}\n"));
@@ -152,6 +163,9 @@ impl Source {
         header.push('\n');
         let mut input = header.into_bytes();
         input.extend_from_slice(self.text.as_bytes());
+        for module in modules {
+            input.extend_from_slice(module.text.as_bytes());
+        }
         input
     }
 }
@@ -169,9 +183,11 @@ mod tests {
     #[test]
     fn init_input_carries_name_kind_and_text() {
         let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
-        assert_eq!(s.init_input(None), b"kiln-init 1\nfile a.mjs\nkind module\n\nexport {}");
+        assert_eq!(s.init_input(&[], None), b"kiln-init 1\nfile a.mjs\nkind module\n\nexport {}");
+        let lib = ModuleFile { name: "lib/b c.js".into(), text: "export let b".into() };
+        assert_eq!(s.init_input(std::slice::from_ref(&lib), None), b"kiln-init 1\nfile a.mjs\nkind module\nmodule 12 lib/b c.js\n\nexport {}export let b");
         let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
-        assert_eq!(s.init_input(Some(&mode)), b"kiln-init 1\nfile a.mjs\nkind module\ninvoke run\ninvoke default\nio ndjson\n\nexport {}");
+        assert_eq!(s.init_input(&[], Some(&mode)), b"kiln-init 1\nfile a.mjs\nkind module\ninvoke run\ninvoke default\nio ndjson\n\nexport {}");
     }
 
     #[test]

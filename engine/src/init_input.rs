@@ -13,6 +13,29 @@
 //!
 //! Function mode adds one `invoke <export>` line per invoked export and an
 //! `io json|text|bytes|ndjson` line.
+//!
+//! # Imported files
+//!
+//! Each file the program imports (the compiler collected the graph of
+//! relative imports) adds one header line `module <byte length> <name>`,
+//! where `<name>` is the file's path relative to the entry file's directory
+//! with `/` separators (`lib/util.js`, `../shared/a.mjs`) — the name the
+//! engine's module resolver produces and stack traces show. After the blank
+//! line come the entry's source and then each module's source, in the order
+//! of the `module` lines, each exactly its declared length:
+//!
+//! ```text
+//! kiln-init 1
+//! file main.js
+//! kind module
+//! module 27 lib/util.js
+//!
+//! <main.js source><27 bytes of lib/util.js>
+//! ```
+//!
+//! The entry's length is what remains once the modules' lengths are taken
+//! off the end. An input without `module` lines is a single-file program,
+//! exactly as before the lines existed.
 
 /// How the source is to be compiled.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -43,6 +66,8 @@ pub(crate) struct InitInput {
     /// Exports to invoke; empty for a program (script mode).
     pub(crate) invoke: Vec<String>,
     pub(crate) io: IoMode,
+    /// The imported files: (name, source), in the order of the header.
+    pub(crate) modules: Vec<(String, Vec<u8>)>,
 }
 
 const MAGIC: &str = "kiln-init 1";
@@ -60,6 +85,7 @@ impl InitInput {
         let mut kind = SourceKind::Auto;
         let mut invoke = Vec::new();
         let mut io = IoMode::Json;
+        let mut module_lines: Vec<(String, usize)> = Vec::new();
         for line in lines {
             let (key, value) = line.split_once(' ').ok_or_else(|| format!("bad init header line `{line}`"))?;
             match key {
@@ -73,6 +99,14 @@ impl InitInput {
                     }
                 }
                 "invoke" => invoke.push(value.to_string()),
+                "module" => {
+                    let (len, name) = value.split_once(' ').ok_or_else(|| format!("bad module line `{line}`"))?;
+                    let len = len.parse::<usize>().map_err(|_| format!("bad module length in `{line}`"))?;
+                    if name.is_empty() || name.contains('\0') {
+                        return Err(format!("bad module name in `{line}`"));
+                    }
+                    module_lines.push((name.to_string(), len));
+                }
                 "io" => {
                     io = match value {
                         "json" => IoMode::Json,
@@ -89,11 +123,34 @@ impl InitInput {
         if file.contains('\0') {
             return Err("file name contains a NUL byte".into());
         }
-        let source = input[header_end + 2..].to_vec();
-        Ok(InitInput { file, kind, source, invoke, io })
+        let payload = &input[header_end + 2..];
+        let modules_len = module_lines.iter().try_fold(0usize, |sum, (_, len)| sum.checked_add(*len)).ok_or("module lengths overflow")?;
+        let entry_len = payload.len().checked_sub(modules_len).ok_or("init input is shorter than its module lengths")?;
+        let source = payload[..entry_len].to_vec();
+        let mut at = entry_len;
+        let mut modules = Vec::with_capacity(module_lines.len());
+        for (name, len) in module_lines {
+            modules.push((name, payload[at..at + len].to_vec()));
+            at += len;
+        }
+        Ok(InitInput { file, kind, source, invoke, io, modules })
     }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_entry_and_modules() {
+        let input = b"kiln-init 1\nfile main.js\nkind module\nmodule 3 a.js\nmodule 2 ../b c.js\n\nENTRYaaabb".to_vec();
+        let parsed = InitInput::parse(input).unwrap();
+        assert_eq!(parsed.source, b"ENTRY");
+        assert_eq!(parsed.modules, vec![("a.js".to_string(), b"aaa".to_vec()), ("../b c.js".to_string(), b"bb".to_vec())]);
+        assert!(InitInput::parse(b"kiln-init 1\nfile m.js\nmodule 9 a.js\n\nxx".to_vec()).is_err());
+    }
 }

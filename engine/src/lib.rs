@@ -18,11 +18,12 @@
 //!   with status 1 through `proc_exit`, never a trap.
 //!
 //! The JavaScript parser never runs at `_start`: the program was compiled
-//! during `kiln.init`.
+//! during `kiln.init`, together with every file it imports (see `modules`).
 
 mod function;
 mod init_input;
 mod scrub;
+mod modules;
 
 use init_input::{InitInput, SourceKind};
 use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections};
@@ -202,7 +203,7 @@ fn init() -> Result<Engine, BuildError> {
     std::io::stdin()
         .read_to_end(&mut input)
         .map_err(|e| BuildError::internal(format!("reading the init input: {e}")))?;
-    let input = InitInput::parse(input).map_err(BuildError::internal)?;
+    let mut input = InitInput::parse(input).map_err(BuildError::internal)?;
 
     let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| BuildError::internal(format!("creating the runtime: {e}")))?;
     rt.set_max_stack_size(STACK_LIMIT);
@@ -213,8 +214,14 @@ fn init() -> Result<Engine, BuildError> {
         .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
     // SAFETY: the API is installed once per process, just above.
     unsafe { kiln_js_runtime::wipe_sources() };
+    // The imported files: served from memory while the program compiles.
+    let catalog = modules::install(&rt, &input.file, std::mem::take(&mut input.modules));
     let mode = if input.invoke.is_empty() {
-        Mode::Program(Cell::new(Some(ctx.with(|ctx| compile(&ctx, &input))?)))
+        let program = ctx.with(|ctx| compile(&ctx, &input))?;
+        if unsafe { qjs::JS_VALUE_GET_TAG(program.value) } == qjs::JS_TAG_MODULE {
+            ctx.with(|ctx| modules::check_links(&ctx, &input.file, &rejections))?;
+        }
+        Mode::Program(Cell::new(Some(program)))
     } else {
         js.set_console_to_stderr(true);
         js.set_build_time(true);
@@ -222,6 +229,7 @@ fn init() -> Result<Engine, BuildError> {
         js.set_build_time(false);
         Mode::Functions(functions)
     };
+    ctx.with(|ctx| modules::compile_rest(&ctx, &catalog))?;
     settle_heap(&rt);
     Ok(Engine { rt, ctx, js, rejections, mode })
 }
@@ -388,7 +396,7 @@ pub(crate) fn settle(
 }
 
 /// Encodes `s` as a JSON string literal.
-fn json_string(s: &str) -> String {
+pub(crate) fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push('"');
     for c in s.chars() {

@@ -23,7 +23,9 @@ Examples:
   kiln build discount.js --invoke run     # function mode: JSON in, JSON out
 
 A program using import/export or top-level await, or named *.mjs, is an ES
-module; anything else is a classic script (sloppy mode allowed).")]
+module; anything else is a classic script (sloppy mode allowed). Relative
+imports ('./lib.js', '../util/a.mjs') are compiled into the module; packages,
+URLs and absolute paths are not supported.")]
 pub(crate) struct BuildArgs {
     /// The JavaScript file to compile, or `-` to read it from stdin.
     #[arg(value_name = "INPUT")]
@@ -104,7 +106,10 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let mut source = if from_stdin {
         let mut bytes = Vec::new();
         std::io::stdin().read_to_end(&mut bytes).context("reading the program from stdin")?;
-        Source::from_bytes(STDIN_NAME.into(), bytes, SourceKind::Detect)?
+        let mut source = Source::from_bytes(STDIN_NAME.into(), bytes, SourceKind::Detect)?;
+        // A program on stdin imports relative to the current directory.
+        source.base_dir = Some(PathBuf::from("."));
+        source
     } else {
         Source::from_path(&args.input)?
     };

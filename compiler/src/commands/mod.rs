@@ -24,8 +24,13 @@ pub(crate) fn report(error: &anyhow::Error) {
             Some(loc) => eprintln!("error: {name}: {message}\n  --> {}:{}:{}", loc.file, loc.line, loc.column),
             None => eprintln!("error: {name}: {message}"),
         }
-        if message.starts_with("could not load module") {
-            eprintln!("note: Kiln compiles one file; imports of other files are not resolved yet");
+        return;
+    }
+    if let Some(kiln::Error::Import { frame, message, location }) = error.downcast_ref::<kiln::Error>() {
+        match (frame.is_empty(), location) {
+            (false, _) => eprint!("{frame}"),
+            (true, Some(loc)) => eprintln!("error: {message}\n  --> {}:{}:{}", loc.file, loc.line, loc.column),
+            (true, None) => eprintln!("error: {message}"),
         }
         return;
     }

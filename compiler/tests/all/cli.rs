@@ -173,8 +173,8 @@ fn unresolvable_import_is_a_build_error() {
     std::fs::write(dir.path().join("imp.mjs"), "import { x } from './missing.js';\nconsole.log(x);\n").unwrap();
     let output = run_with_stdin(kiln(dir.path()).args(["build", "imp.mjs"]), b"");
     assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
-    assert!(stderr(&output).contains("missing.js"), "{}", stderr(&output));
-    assert!(stderr(&output).contains("imports of other files are not resolved yet"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("cannot find module './missing.js' imported from imp.mjs"), "{}", stderr(&output));
+    assert!(stderr(&output).contains("imp.mjs:1:19"), "{}", stderr(&output));
     assert!(!dir.path().join("imp.wasm").exists());
 }
 

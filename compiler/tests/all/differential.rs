@@ -63,5 +63,6 @@ fn web_globals() {
 
 #[test]
 fn timers() {
+    let _alone = crate::util::not_alongside();
     check("timers.js");
 }

@@ -62,7 +62,7 @@ fn every_example_directory_is_covered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "json-transform", "sieve", "timers", "uncaught-error"], "add a #[test] for each new example");
+    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "json-transform", "modules", "sieve", "timers", "uncaught-error"], "add a #[test] for each new example");
 }
 
 #[test]
@@ -111,4 +111,9 @@ fn function_mode_discount_gives_the_script_versions_output() {
 #[test]
 fn timers() {
     check("timers");
+}
+
+#[test]
+fn modules() {
+    check("modules");
 }

@@ -1,10 +1,12 @@
 //! Kiln's integration tests: one binary, one module per area.
 
 mod cli;
+mod conformance;
 mod differential;
 mod examples;
 mod fuel;
 mod function_mode;
+mod imports;
 mod module_shape;
 mod size;
 mod util;

@@ -110,3 +110,13 @@ pub fn fuel_from_stats(stderr: &str) -> u64 {
         .and_then(|n| n.parse().ok())
         .unwrap_or_else(|| panic!("no fuel figure in {stderr:?}"))
 }
+
+/// Held by tests that must not overlap: Node's real timers (`timers.js` in
+/// the differential corpus) reorder when the machine is loaded, and the
+/// conformance run loads it for minutes.
+pub static NOT_ALONGSIDE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Takes [`NOT_ALONGSIDE`] (a failed test that held it does not matter).
+pub fn not_alongside() -> std::sync::MutexGuard<'static, ()> {
+    NOT_ALONGSIDE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

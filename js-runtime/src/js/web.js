@@ -5,16 +5,21 @@
 
   const define = (name, value) => Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
 
-  class DOMException extends Error {
-    #name;
-    constructor(message = "", name = "Error") {
-      super(message);
-      this.#name = String(name);
-    }
-    get name() {
-      return this.#name;
-    }
-  }
+  // QuickJS-NG has DOMException built in (Web IDL accessors, `code`, the
+  // legacy constants); the class below is only for an engine without it.
+  const DOMException =
+    typeof globalThis.DOMException === "function"
+      ? globalThis.DOMException
+      : class DOMException extends Error {
+          #name;
+          constructor(message = "", name = "Error") {
+            super(message);
+            this.#name = String(name);
+          }
+          get name() {
+            return this.#name;
+          }
+        };
   define("DOMException", DOMException);
 
   // structuredClone: the HTML structured clone algorithm for the types a

@@ -1,0 +1,143 @@
+//! Programs of several files: relative imports resolved at build time, in
+//! script and function mode, and the build errors of imports that cannot be
+//! served, each with the position of the offending import.
+
+use crate::util::{build, kiln, node_entry, run_both, run_with_stdin, Run};
+use std::path::Path;
+
+/// Writes `files` (path, text) under a fresh temp dir.
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (path, text) in files {
+        let path = dir.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+/// Builds `entry` (relative to `dir`) with `args`; returns (status, stderr).
+fn build_fails(dir: &Path, entry: &str, args: &[&str]) -> (Option<i32>, String) {
+    let output = run_with_stdin(kiln(dir).args(["build", entry, "-o", "out.wasm"]).args(args), b"");
+    assert!(!dir.join("out.wasm").exists(), "a failed build wrote its output");
+    (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+}
+
+#[test]
+fn nested_parent_and_shared_imports_run_with_relative_stack_traces() {
+    let dir = project(&[
+        ("app/main.js", "import { f } from './lib/util.js';\nimport { g } from '../shared/g.mjs';\nconsole.log(g());\nf();\n"),
+        ("app/lib/util.js", "import { g } from '../../shared/g.mjs';\nexport function f() {\n  const from = g();\n  throw new Error(from);\n}\n"),
+        ("shared/g.mjs", "let calls = 0;\nexport const g = () => `g${++calls}`;\n"),
+    ]);
+    let app = dir.path().join("app");
+    let wasm = build(&app, "main.js", "out.wasm");
+    let run = run_both(&app, &wasm, b"");
+    assert_eq!(run.status, Some(1));
+    assert_eq!(run.stdout, "g1\n", "one instance of shared/g.mjs");
+    assert!(run.stderr.starts_with("Uncaught Error: g2\n    at f (lib/util.js:4:19)\n    at <anonymous> (main.js:4:1)"), "{}", run.stderr);
+}
+
+#[test]
+fn the_module_never_reads_the_files_it_imported() {
+    let dir = project(&[("main.mjs", "import { x } from './x.js';\nconsole.log(x);\n"), ("x.js", "export const x = 'built in';\n")]);
+    let wasm = build(dir.path(), "main.mjs", "out.wasm");
+    std::fs::remove_file(dir.path().join("x.js")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    assert_eq!(run_both(elsewhere.path(), &wasm, b"").stdout, "built in\n");
+}
+
+#[test]
+fn dynamic_import_of_a_file_in_the_graph_works_and_of_others_fails_clearly() {
+    let dir = project(&[
+        (
+            "main.js",
+            "import('./lazy.js').then((m) => {\n  console.log(m.value);\n  const name = './nope.js';\n  return import(name);\n}).catch((e) => console.log(e.name, e.message));\n",
+        ),
+        ("lazy.js", "export const value = 42;\n"),
+    ]);
+    let wasm = build(dir.path(), "main.js", "out.wasm");
+    let run = run_both(dir.path(), &wasm, b"");
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    assert_eq!(
+        run.stdout,
+        "42\nReferenceError could not load module './nope.js' imported from 'main.js': nope.js is not part of the build (Kiln bundles the files reached through string-literal imports at build time)\n"
+    );
+}
+
+#[test]
+fn function_mode_invokes_an_export_built_from_several_files() {
+    let dir = project(&[
+        ("fn.mjs", "import { double } from './math/double.js';\nexport function run(input) { return { out: double(input.n) }; }\n"),
+        ("math/double.js", "export const double = (n) => n * 2;\n"),
+    ]);
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "-q", "fn.mjs", "--invoke", "run", "-o", "out.wasm"]), b"");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let wasm = dir.path().join("out.wasm");
+    let run = run_both(dir.path(), &wasm, b"{\"n\": 21}");
+    assert_eq!(run.stdout, "{\"out\":42}\n");
+    assert_eq!(Run::from(run_with_stdin(&mut node_entry(dir.path(), &wasm, "run"), b"{\"n\": 1}")).stdout, "{\"out\":2}\n");
+}
+
+#[test]
+fn a_program_on_stdin_imports_relative_to_the_current_directory() {
+    let dir = project(&[("lib.js", "export const who = 'stdin';\n")]);
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "-q", "-", "-o", "out.wasm"]), b"import { who } from './lib.js';\nconsole.log(who);\n");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(run_both(dir.path(), &dir.path().join("out.wasm"), b"").stdout, "stdin\n");
+}
+
+#[test]
+fn a_missing_file_is_a_build_error_at_the_import() {
+    let dir = project(&[("main.js", "import { a } from './a.js';\n"), ("a.js", "// the import\nexport { b as a } from \"./sub/b.js\";\n")]);
+    let (status, stderr) = build_fails(dir.path(), "main.js", &[]);
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("error: ImportError: cannot find module './sub/b.js' imported from a.js"), "{stderr}");
+    assert!(stderr.contains("┌─ a.js:2:24"), "{stderr}");
+}
+
+#[test]
+fn unsupported_specifiers_say_what_is_supported() {
+    for (specifier, what) in [("lodash", "package imports"), ("https://example.com/a.js", "URLs"), ("/abs/a.js", "absolute paths"), ("node:fs", "host modules")] {
+        let dir = project(&[("main.mjs", &format!("const x = 1;\nimport '{specifier}';\n"))]);
+        let (status, stderr) = build_fails(dir.path(), "main.mjs", &[]);
+        assert_eq!(status, Some(1), "{stderr}");
+        assert!(stderr.contains(&format!("unsupported import specifier '{specifier}': {what}")), "{stderr}");
+        assert!(stderr.contains("relative path"), "{stderr}");
+        assert!(stderr.contains("┌─ main.mjs:2:8"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_syntax_error_in_an_imported_file_shows_that_file() {
+    let dir = project(&[("main.js", "import './lib/bad.js';\n"), ("lib/bad.js", "export const ok = 1;\nexport function f() {\n  return (;\n}\n")]);
+    for args in [&[][..], &["--invoke", "f"][..]] {
+        let (status, stderr) = build_fails(dir.path(), "main.js", args);
+        assert_eq!(status, Some(1));
+        assert!(stderr.contains("error: SyntaxError: unexpected token in expression: ';'"), "{stderr}");
+        assert!(stderr.contains("┌─ lib/bad.js:3:11"), "{stderr}");
+        assert!(stderr.contains("3 │   return (;"), "{stderr}");
+    }
+}
+
+#[test]
+fn a_cycle_that_cannot_link_is_a_build_error_in_both_modes() {
+    let dir = project(&[
+        ("a.js", "import { b } from './b.js';\nexport const a = 1;\nexport function run() { return b; }\n"),
+        ("b.js", "import { a,\n  missing } from './a.js';\nexport const b = 2;\n"),
+    ]);
+    for args in [&[][..], &["--invoke", "run"][..]] {
+        let (status, stderr) = build_fails(dir.path(), "a.js", args);
+        assert_eq!(status, Some(1));
+        assert!(stderr.contains("Could not find export 'missing' in module 'a.js' (imported by b.js); the module graph does not link"), "{stderr}");
+        assert!(stderr.contains("┌─ b.js:2:3"), "{stderr}");
+    }
+    let dir = project(&[
+        ("main.js", "import { x } from './r1.js';\nconsole.log(x);\n"),
+        ("r1.js", "export { x } from './r2.js';\n"),
+        ("r2.js", "export { x } from './r1.js';\n"),
+    ]);
+    let (status, stderr) = build_fails(dir.path(), "main.js", &[]);
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("circular reference when looking for export 'x'"), "{stderr}");
+}
