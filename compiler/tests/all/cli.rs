@@ -226,6 +226,7 @@ fn a_syntax_error_is_reported_for_the_goal_that_parsed_further() {
     // Module syntax first, then an error: the module goal's message, not
     // the script goal's complaint about `import`.
     let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a.js"), "export const a = 1;\n").unwrap();
     std::fs::write(dir.path().join("bad.js"), "import { a } from './a.js';\nlet b = (;\n").unwrap();
     let output = run_with_stdin(kiln(dir.path()).args(["build", "bad.js"]), b"");
     assert_eq!(output.status.code(), Some(1));
