@@ -157,6 +157,13 @@ impl JsRuntime {
         self.io.flush()
     }
 
+    /// True once a write to stdout found its reader gone (a broken pipe).
+    /// The write threw an uncatchable error that stopped the program; the
+    /// caller should end the run without reporting that error.
+    pub fn stdout_closed(&self) -> bool {
+        self.io.stdout_closed()
+    }
+
     /// Writes text to stderr, after flushing stdout so the two stay in order.
     ///
     /// # Errors
