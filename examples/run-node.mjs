@@ -18,7 +18,14 @@
 import { writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { argv, exit } from "node:process";
+import { setFlagsFromString } from "node:v8";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
+
+// Node 20's V8 can crash (a fatal error in garbage collection, or SIGSEGV)
+// when a collection runs while a wasm module grows a large memory; without
+// incremental marking it does not (100 MB through a module crashed every
+// time before, never after).
+setFlagsFromString("--no-incremental-marking");
 
 /// Native stack for the module's thread, in MiB (see above).
 const STACK_MB = 16;

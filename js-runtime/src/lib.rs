@@ -132,8 +132,14 @@ impl JsRuntime {
     /// The description (as [`JsRuntime::describe_uncaught`]) of the first
     /// exception that a job or timer callback did not catch.
     pub fn run_event_loop(&self, rt: &rquickjs::Runtime, context: &rquickjs::Context) -> Result<(), String> {
+        // Once stdout's reader is gone nothing the program does can be seen:
+        // stop, even if it catches the failed writes and carries on.
+        let stdout_closed = || self.io.stdout_closed();
         loop {
-            drain_jobs(rt).map_err(|job| job.0.with(|ctx| self.describe_uncaught(&ctx, ctx.catch())))?;
+            drain_jobs(rt, stdout_closed).map_err(|job| job.0.with(|ctx| self.describe_uncaught(&ctx, ctx.catch())))?;
+            if stdout_closed() {
+                return Ok(());
+            }
             let ran = context.with(|ctx| {
                 let next = self.run_next_timer.clone().restore(&ctx).map_err(|e| e.to_string())?;
                 match next.call::<_, bool>(()) {

@@ -4,5 +4,8 @@ mod cli;
 mod differential;
 mod examples;
 mod function_mode;
+mod limits;
 mod module_shape;
+mod sandbox;
+mod streams;
 mod util;
