@@ -125,3 +125,27 @@ fn recursion_depth_is_the_same_on_both_hosts() {
     let run = run_both(dir.path(), &wasm, b"");
     assert!(run.stdout.starts_with("true "), "{}", run.stdout);
 }
+
+/// Function mode's top level runs inside `kiln build`, with the same limit:
+/// recursion there is a `RangeError` too, caught or reported as a build
+/// error, never a trap.
+#[test]
+fn recursion_at_build_time_is_a_range_error_too() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("caught.mjs"),
+        "let caught;\nfunction f() { f(); }\ntry { f(); } catch (e) { caught = `${e instanceof RangeError} ${e.message}`; }\n\
+         export function run() { return caught; }\n",
+    )
+    .unwrap();
+    let built = run_with_stdin(kiln(dir.path()).args(["build", "-q", "caught.mjs", "--invoke", "run", "-o", "caught.wasm"]), b"");
+    assert!(built.status.success(), "{}", String::from_utf8_lossy(&built.stderr));
+    let run = Run::from(run_with_stdin(kiln(dir.path()).args(["run", "caught.wasm"]), b"null"));
+    assert_eq!(run.stdout, "\"true Maximum call stack size exceeded\"\n", "{}", run.stderr);
+
+    std::fs::write(dir.path().join("uncaught.mjs"), "function f() { f(); }\nf();\nexport function run() { return 1; }\n").unwrap();
+    let built = Run::from(run_with_stdin(kiln(dir.path()).args(["build", "uncaught.mjs", "--invoke", "run"]), b""));
+    assert_eq!(built.status, Some(1), "{}", built.stderr);
+    assert!(built.stderr.contains("RangeError: Maximum call stack size exceeded\n    at f (uncaught.mjs:1:15)"), "{}", built.stderr);
+    assert_no_backtrace(&built);
+}
