@@ -27,8 +27,10 @@ pub(crate) fn install_limit(ctx: &Ctx<'_>, size: usize) -> Result<(), String> {
     // SAFETY: the context is alive, so is its runtime.
     let rt = unsafe { qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) };
     let words = rt.cast::<usize>();
-    // SAFETY (both reads): `rt` points at a live JSRuntime larger than
-    // SCAN_WORDS words, allocated and aligned by QuickJS's allocator.
+    // SAFETY (every read): `rt` points at a live, word-aligned JSRuntime;
+    // reads stop at the first word holding the sentinel, which is
+    // `stack_size` (about 160 words in), and then read the two fields after
+    // it.
     let word = |i: usize| unsafe { words.add(i).read() };
     const FIRST: usize = 0x4b1f_0001;
     const SECOND: usize = 0x4b1f_0002;

@@ -23,7 +23,7 @@ pub(crate) struct Stdio {
     console_to_stderr: Cell<bool>,
     /// Set once a write to stdout failed because its reader is gone (broken
     /// pipe, e.g. `| head -c 10`). Nothing more can reach stdout; the
-    /// program is stopped (see [`closed_stdout_error`]).
+    /// program is stopped (see [`io_error`]).
     stdout_closed: Cell<bool>,
 }
 
