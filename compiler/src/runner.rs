@@ -35,7 +35,27 @@ pub struct RunOptions {
 /// The store's data: WASI plus the resource limiter.
 struct RunState {
     wasi: WasiP1Ctx,
-    limits: wasmtime::StoreLimits,
+    limits: MemoryCap,
+}
+
+/// Caps linear memory and remembers whether the cap was hit. A refused
+/// `memory.grow` is not a trap: the module sees it fail, and QuickJS throws
+/// a catchable out-of-memory error.
+struct MemoryCap {
+    max: Option<usize>,
+    refused: bool,
+}
+
+impl wasmtime::ResourceLimiter for MemoryCap {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let allowed = self.max.is_none_or(|max| desired <= max);
+        self.refused |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(&mut self, _current: usize, _desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(true)
+    }
 }
 
 /// How a run ended.
@@ -49,6 +69,13 @@ pub enum Outcome {
     TimedOut,
     /// The module trapped: a bug in the module or the engine.
     Trapped(String),
+    /// The memory limit refused to grow memory, and then the module failed
+    /// (exited non-zero or trapped): the limit is why. A module that
+    /// recovers from the refusal and exits 0 is [`Outcome::Exited`].
+    OutOfMemory {
+        /// What the module did: exited with this status, or trapped.
+        status: Option<i32>,
+    },
 }
 
 /// What a run did and what it cost.
@@ -72,6 +99,29 @@ pub struct RunReport {
 /// [`Error::Run`] if WASI cannot be set up. The module's own failures are
 /// reported in [`RunReport::outcome`].
 pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunReport, Error> {
+    // Wasm runs on the calling thread's stack; give it a thread whose stack
+    // holds the wasm stack limit plus room for the host's own frames.
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("kiln-run".into())
+            .stack_size(WASM_STACK + HOST_STACK)
+            .spawn_scoped(scope, || run_on_this_thread(name, wasm, options))
+            .map_err(|e| Error::Run(format!("starting the run thread: {e}")))?
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The native stack a module's wasm frames may use (wasmtime's default is
+/// 512 KiB). QuickJS's own limit (see the engine's `STACK_LIMIT`) is sized
+/// so that deep recursion throws a `RangeError` well before this is reached.
+pub const WASM_STACK: usize = 16 << 20;
+
+/// Stack for the host's frames below and between the wasm frames (WASI
+/// calls run on the same thread).
+const HOST_STACK: usize = 4 << 20;
+
+fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunReport, Error> {
     if !wasm.starts_with(b"\0asm") {
         return Err(Error::NotWasm { path: name.into(), reason: "it does not start with the wasm magic bytes `\\0asm`".into() });
     }
@@ -79,6 +129,10 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
     config.consume_fuel(true);
     // Always on, so that cached compiled modules fit every run's config.
     config.epoch_interruption(true);
+    // wasmtime checks the wasm stack against the async stack size even
+    // though nothing here runs async.
+    config.async_stack_size(WASM_STACK + HOST_STACK);
+    config.max_wasm_stack(WASM_STACK);
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
     let started = Instant::now();
@@ -103,11 +157,8 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
     let mut argv = vec![name.to_string()];
     argv.extend(options.args.iter().cloned());
     let wasi = WasiCtxBuilder::new().inherit_stdio().args(&argv).build_p1();
-    let mut limits = wasmtime::StoreLimitsBuilder::new();
-    if let Some(max) = options.max_memory {
-        limits = limits.memory_size(max);
-    }
-    let mut store = Store::new(&engine, RunState { wasi, limits: limits.build() });
+    let limits = MemoryCap { max: options.max_memory, refused: false };
+    let mut store = Store::new(&engine, RunState { wasi, limits });
     store.limiter(|state| &mut state.limits);
     let budget = options.fuel.unwrap_or(u64::MAX);
     store.set_fuel(budget).map_err(|e| Error::Run(format!("setting fuel: {e:#}")))?;
@@ -127,6 +178,7 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
     }
     let fuel_consumed = budget - store.get_fuel().unwrap_or(0);
 
+    let memory_refused = store.data().limits.refused;
     let outcome = match result {
         Ok(()) => Outcome::Exited(0),
         Err(error) => {
@@ -139,9 +191,15 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
             } else if error.downcast_ref::<Trap>().is_some() {
                 Outcome::Trapped(format!("{error:?}"))
             } else {
-                return Err(Error::NotWasm { path: name.into(), reason: format!("{error:#}") });
+                // One line: the cause, without wasmtime's backtrace.
+                return Err(Error::Run(format!("{name} failed: {}", error.root_cause())));
             }
         }
+    };
+    let outcome = match outcome {
+        Outcome::Exited(status) if memory_refused && status != 0 => Outcome::OutOfMemory { status: Some(status) },
+        Outcome::Trapped(_) if memory_refused => Outcome::OutOfMemory { status: None },
+        other => other,
     };
     Ok(RunReport { outcome, fuel_consumed, compile_time, run_time })
 }

@@ -22,8 +22,9 @@
 
 mod function;
 mod init_input;
-mod scrub;
 mod modules;
+mod scrub;
+mod stack;
 
 use init_input::{InitInput, SourceKind};
 use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections};
@@ -34,8 +35,17 @@ use std::rc::Rc;
 
 /// How much of the 4 MiB wasm stack (see build.rs) QuickJS may use before it
 /// throws `RangeError: Maximum call stack size exceeded`. The rest is the
-/// margin for native frames below the last check.
-const STACK_LIMIT: usize = 3 * 1024 * 1024;
+/// margin for native frames below the last check. Wasm frames also use the
+/// host's native stack: `kiln run` and `examples/run-node.mjs` give a module
+/// 16 MiB of it, which this limit must fit in (tested by
+/// `compiler/tests/all/limits.rs` on both hosts).
+const STACK_LIMIT: usize = 512 * 1024;
+
+/// Exit status when stdout's reader has gone away (`| head -c 10`): success,
+/// as ripgrep counts it. The reader chose to stop reading; a shell's 141
+/// (128 + SIGPIPE) is not an option, as WASI hosts such as wasmtime accept
+/// only statuses below 126.
+const EXIT_STDOUT_CLOSED: i32 = 0;
 
 /// Everything the init function prepares, kept for `_start`.
 struct Engine {
@@ -206,9 +216,9 @@ fn init() -> Result<Engine, BuildError> {
     let mut input = InitInput::parse(input).map_err(BuildError::internal)?;
 
     let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| BuildError::internal(format!("creating the runtime: {e}")))?;
-    rt.set_max_stack_size(STACK_LIMIT);
     let rejections = UnhandledRejections::track(&rt);
     let ctx = Context::full(&rt).map_err(|e| BuildError::internal(format!("creating the context: {e}")))?;
+    ctx.with(|ctx| stack::install_limit(&ctx, STACK_LIMIT)).map_err(|e| BuildError::internal(format!("limiting the stack: {e}")))?;
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
@@ -354,8 +364,12 @@ fn run(engine: &Engine, program: &Cell<Option<Program>>) -> i32 {
 /// Flushes stdout and turns an outcome into an exit status, reporting the
 /// failure on stderr.
 pub(crate) fn finish(engine: &Engine, outcome: Result<(), String>) -> i32 {
-    // A closed stdout is the reader's choice, not the program's failure.
     let _ = engine.js.flush();
+    // stdout's reader went away (`| head -c 10`): the program was stopped at
+    // its next write; end quietly.
+    if engine.js.stdout_closed() {
+        return EXIT_STDOUT_CLOSED;
+    }
     match outcome {
         Ok(()) => 0,
         Err(description) => {

@@ -13,15 +13,18 @@ impl std::fmt::Debug for JobError {
 }
 
 /// Runs pending jobs (Promise reactions, `queueMicrotask` callbacks) until the
-/// queue is empty.
+/// queue is empty, or until `stop()` says to (checked before each job).
 ///
 /// Must be called outside `Context::with`, which holds the runtime's lock.
 ///
 /// # Errors
 ///
 /// Stops at the first job that throws and returns its context.
-pub(crate) fn run_jobs(rt: &Runtime) -> Result<(), JobError> {
+pub(crate) fn run_jobs(rt: &Runtime, stop: impl Fn() -> bool) -> Result<(), JobError> {
     loop {
+        if stop() {
+            return Ok(());
+        }
         match rt.execute_pending_job() {
             Ok(true) => continue,
             Ok(false) => return Ok(()),

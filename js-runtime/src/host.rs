@@ -130,6 +130,8 @@ struct MemoryStreams {
     stdout: Vec<u8>,
     stderr: Vec<u8>,
     next_seed: u64,
+    /// Writes to stdout fail with a broken pipe once it holds this much.
+    stdout_capacity: Option<usize>,
 }
 
 impl MemoryHost {
@@ -141,6 +143,12 @@ impl MemoryHost {
             ..MemoryStreams::default()
         };
         MemoryHost { inner: Rc::new(RefCell::new(streams)) }
+    }
+
+    /// Makes stdout behave like a pipe whose reader leaves after `bytes`
+    /// bytes: a write that would go past them fails with `BrokenPipe`.
+    pub fn close_stdout_after(&self, bytes: usize) {
+        self.inner.borrow_mut().stdout_capacity = Some(bytes);
     }
 
     /// Everything written to stdout so far.
@@ -165,7 +173,11 @@ impl Host for MemoryHost {
     }
 
     fn write_stdout(&self, bytes: &[u8]) -> io::Result<()> {
-        self.inner.borrow_mut().stdout.extend_from_slice(bytes);
+        let mut s = self.inner.borrow_mut();
+        if s.stdout_capacity.is_some_and(|capacity| s.stdout.len() + bytes.len() > capacity) {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
+        s.stdout.extend_from_slice(bytes);
         Ok(())
     }
 

@@ -1,7 +1,7 @@
 //! Byte I/O for JavaScript: the natives behind `console` and `Javy.IO`.
 
 use crate::host::Host;
-use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Value};
+use rquickjs::{ArrayBuffer, Ctx, Exception, Function, Object, Value, qjs};
 use std::cell::{Cell, RefCell};
 use std::io;
 use std::rc::Rc;
@@ -28,6 +28,10 @@ pub(crate) struct Stdio {
     /// Send `console.log/info/debug` to stderr (function mode, where stdout
     /// carries the function's result).
     console_to_stderr: Cell<bool>,
+    /// Set once a write to stdout failed because its reader is gone (broken
+    /// pipe, e.g. `| head -c 10`). Nothing more can reach stdout; the
+    /// program is stopped (see [`io_error`]).
+    stdout_closed: Cell<bool>,
 }
 
 const SEALED_MESSAGE: &str = "is not available while the module's top level runs at build time \
@@ -39,7 +43,14 @@ impl Stdio {
         // the buffer, so a run's first write does not allocate.
         let stdout = Vec::with_capacity(STDOUT_BUFFER_LIMIT);
         let read_buffer = RefCell::new(vec![0u8; READ_CHUNK]);
-        Stdio { host, stdout: RefCell::new(stdout), read_buffer, sealed: Cell::new(false), console_to_stderr: Cell::new(false) }
+        Stdio {
+            host,
+            stdout: RefCell::new(stdout),
+            read_buffer,
+            sealed: Cell::new(false),
+            console_to_stderr: Cell::new(false),
+            stdout_closed: Cell::new(false),
+        }
     }
 
     pub(crate) fn set_sealed(&self, sealed: bool) {
@@ -95,20 +106,32 @@ impl Stdio {
         self.host.clone()
     }
 
+    /// True once stdout's reader has gone away.
+    pub(crate) fn stdout_closed(&self) -> bool {
+        self.stdout_closed.get()
+    }
+
     /// Writes out the buffer; it is emptied (and its allocation kept) even
     /// if the write fails.
     pub(crate) fn flush(&self) -> io::Result<()> {
         let mut pending = self.stdout.borrow_mut();
+        if self.stdout_closed.get() {
+            pending.clear();
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
         if pending.is_empty() {
             return Ok(());
         }
-        let written = self.host.write_stdout(&pending);
+        let result = self.host.write_stdout(&pending);
         pending.clear();
         if pending.capacity() > 2 * STDOUT_BUFFER_LIMIT {
             // One huge write grew it: do not keep that much.
             pending.shrink_to(STDOUT_BUFFER_LIMIT);
         }
-        written
+        if matches!(&result, Err(e) if reader_gone(e)) {
+            self.stdout_closed.set(true);
+        }
+        result
     }
 
     /// Writes to fd 1 (buffered) or fd 2 (after flushing fd 1).
@@ -172,6 +195,37 @@ impl Stdio {
     }
 }
 
+/// Whether a failed write means the reader has gone away. Node's `node:wasi`
+/// reports a closed pipe as EPIPE; wasmtime reports it as EIO (its WASI
+/// preview 1 maps every closed stream to EIO), which a standard stream gives
+/// for nothing else.
+fn reader_gone(error: &io::Error) -> bool {
+    /// WASI's errno for EIO.
+    #[cfg(target_os = "wasi")]
+    const EIO: i32 = 29;
+    #[cfg(not(target_os = "wasi"))]
+    const EIO: i32 = 5;
+    error.kind() == io::ErrorKind::BrokenPipe || error.raw_os_error() == Some(EIO)
+}
+
+/// Turns an I/O failure into the exception a native function throws. A closed
+/// stdout throws an *uncatchable* error: the reader is gone, so nothing the
+/// program does next can be seen, and a program that catches and retries
+/// (`for (;;) try { console.log(x) } catch {}`) would otherwise never end.
+/// The engine reports it with its own exit status (see [`Stdio::stdout_closed`]).
+fn io_error(ctx: &Ctx<'_>, io: &Stdio, what: &str, error: &io::Error) -> rquickjs::Error {
+    if !io.stdout_closed() {
+        return Exception::throw_message(ctx, &format!("{what}: {error}"));
+    }
+    let exception = match Exception::from_message(ctx.clone(), "stdout is closed (its reader has gone away)") {
+        Ok(exception) => exception,
+        Err(e) => return e,
+    };
+    // SAFETY: `exception` is a live object of this context.
+    unsafe { qjs::JS_SetUncatchableError(ctx.as_raw().as_ptr(), exception.as_raw()) };
+    ctx.throw(exception.into_value())
+}
+
 /// Defines `native.write(fd, stringOrBytes)` and
 /// `native.read(fd, arrayBuffer, offset, length)`.
 pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Stdio>) -> rquickjs::Result<()> {
@@ -194,7 +248,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
             } else {
                 return Err(Exception::throw_type(&ctx, "write: data must be a string or a Uint8Array"));
             };
-            written.map_err(|e| Exception::throw_message(&ctx, &format!("writeSync: {e}")))
+            written.map_err(|e| io_error(&ctx, &io, "writeSync", &e))
         }),
     )?;
 
@@ -203,7 +257,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
         "console",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, is_error: bool, text: String| -> rquickjs::Result<()> {
             let fd = if is_error || io.console_to_stderr.get() { 2 } else { 1 };
-            io.write(fd, text.as_bytes()).map_err(|e| Exception::throw_message(&ctx, &format!("console: {e}")))
+            io.write(fd, text.as_bytes()).map_err(|e| io_error(&ctx, &io, "console", &e))
         }),
     )?;
 
@@ -211,7 +265,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
     native.set(
         "readAll",
         Function::new(ctx.clone(), move |ctx: Ctx<'js>, shape: i32| -> rquickjs::Result<Value<'js>> {
-            let all = io.read_to_end().map_err(|e| Exception::throw_message(&ctx, &format!("reading stdin: {e}")))?;
+            let all = io.read_to_end().map_err(|e| io_error(&ctx, &io, "reading stdin", &e))?;
             match shape {
                 0 => Ok(rquickjs::TypedArray::<u8>::new(ctx, all)?.into_value()),
                 1 => Ok(rquickjs::String::from_str(ctx, &crate::encoding::decode_utf8(&all, false, false).unwrap_or_default())?.into_value()),
@@ -236,7 +290,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
                 let target = all
                     .get_mut(offset..offset.saturating_add(length))
                     .ok_or_else(|| Exception::throw_range(&ctx, "readSync: range outside the buffer"))?;
-                io.read(fd, target).map_err(|e| Exception::throw_message(&ctx, &format!("readSync: {e}")))
+                io.read(fd, target).map_err(|e| io_error(&ctx, &io, "readSync", &e))
             },
         ),
     )?;

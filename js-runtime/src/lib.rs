@@ -169,9 +169,12 @@ impl JsRuntime {
     /// The description (as [`JsRuntime::describe_uncaught`]) of the first
     /// exception that a job or timer callback did not catch.
     pub fn run_event_loop(&self, rt: &rquickjs::Runtime, context: &rquickjs::Context) -> Result<(), String> {
+        // Once stdout's reader is gone nothing the program does can be seen:
+        // stop, even if it catches the failed writes and carries on.
+        let stdout_closed = || self.io.stdout_closed();
         loop {
-            drain_jobs(rt).map_err(|job| job.0.with(|ctx| self.describe_uncaught(&ctx, ctx.catch())))?;
-            if !self.timers_armed.get() {
+            drain_jobs(rt, stdout_closed).map_err(|job| job.0.with(|ctx| self.describe_uncaught(&ctx, ctx.catch())))?;
+            if stdout_closed() || !self.timers_armed.get() {
                 return Ok(());
             }
             let ran = context.with(|ctx| {
@@ -196,6 +199,13 @@ impl JsRuntime {
     /// Returns the host's write error, e.g. a closed stdout.
     pub fn flush(&self) -> std::io::Result<()> {
         self.io.flush()
+    }
+
+    /// True once a write to stdout found its reader gone (a broken pipe).
+    /// The write threw an uncatchable error that stopped the program; the
+    /// caller should end the run without reporting that error.
+    pub fn stdout_closed(&self) -> bool {
+        self.io.stdout_closed()
     }
 
     /// Writes text to stderr, after flushing stdout so the two stay in order.

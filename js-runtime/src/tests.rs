@@ -345,3 +345,35 @@ fn console_lone_surrogates_take_the_formatter_path() {
     assert_eq!(out, "");
     assert!(err.starts_with("threw Conversion from string failed"), "{err}");
 }
+
+#[test]
+fn a_closed_stdout_stops_the_program_even_if_it_catches() {
+    let h = Harness::new(b"");
+    h.host.close_stdout_after(0);
+    let source = "globalThis.attempts = 0;\n\
+        for (;;) { try { attempts++; Kiln.stdout.write('x'.repeat(70000)); } catch (e) { if (attempts > 5) break; } }";
+    let outcome = h.ctx.with(|ctx| match ctx.eval::<(), _>(source) {
+        Err(rquickjs::Error::Exception) => Err(h.js.describe_uncaught(&ctx, ctx.catch())),
+        other => other.map_err(|e| e.to_string()),
+    });
+    // The first write fails (it fills the buffer, and the flush finds no
+    // reader); the catch block never sees it.
+    assert!(outcome.is_err(), "the program ran on: {outcome:?}");
+    assert!(h.js.stdout_closed());
+    let attempts: i32 = h.ctx.with(|ctx| ctx.globals().get("attempts")).unwrap();
+    assert_eq!(attempts, 1);
+    assert!(h.js.flush().is_err());
+    // Promise jobs stop too.
+    h.ctx.with(|ctx| ctx.eval::<(), _>("(async () => { for (;;) { await null; globalThis.attempts++; } })()")).unwrap();
+    h.js.run_event_loop(&h.rt, &h.ctx).unwrap();
+    let attempts: i32 = h.ctx.with(|ctx| ctx.globals().get("attempts")).unwrap();
+    assert_eq!(attempts, 1);
+}
+
+#[test]
+fn other_write_errors_stay_catchable() {
+    let h = Harness::new(b"");
+    let (out, _) = h.run("try { Javy.IO.writeSync(3, new Uint8Array(1)); } catch (e) { console.log('caught', e.message); }");
+    assert_eq!(out, "caught writeSync: fd 3 is not writable (use 1 for stdout, 2 for stderr)\n");
+    assert!(!h.js.stdout_closed());
+}

@@ -88,6 +88,14 @@ pub struct Snapshot {
     pub timings: Timings,
 }
 
+/// Native stack for the engine's wasm frames during initialization: the same
+/// 16 MiB as `kiln run` gives a module, which the engine's QuickJS stack
+/// limit is sized to fit.
+const WASM_STACK: usize = 16 << 20;
+
+/// Stack for the host's frames around the wasm frames.
+const HOST_STACK: usize = 4 << 20;
+
 /// Runs pre-initializations. Holds the wasmtime engine so that several
 /// builds in one process share its configuration.
 pub struct Snapshotter {
@@ -102,7 +110,13 @@ impl Snapshotter {
     ///
     /// Fails if wasmtime cannot be configured for this host.
     pub fn new() -> Result<Self, SnapshotError> {
-        let config = wasmtime::Config::new();
+        let mut config = wasmtime::Config::new();
+        // The program's top level (function mode) may recurse as deep as a
+        // run may: give wasm frames the native stack `kiln run` gives them,
+        // on a thread that has it (see `preinitialize`). wasmtime checks the
+        // wasm stack against the async stack size even without async.
+        config.async_stack_size(WASM_STACK + HOST_STACK);
+        config.max_wasm_stack(WASM_STACK);
         let engine = Engine::new(&config).map_err(wasm_error("configuring wasmtime"))?;
         Ok(Snapshotter { engine, cache: None })
     }
@@ -123,6 +137,21 @@ impl Snapshotter {
     /// instance a syntax error in the program); other variants for problems
     /// with the engine module itself.
     pub fn preinitialize(&self, engine_wasm: &[u8], init_input: &[u8]) -> Result<Snapshot, SnapshotError> {
+        // Wasm runs on the calling thread's stack: use a thread that has
+        // room for WASM_STACK plus the host's own frames.
+        std::thread::scope(|scope| {
+            match std::thread::Builder::new()
+                .name("kiln-init".into())
+                .stack_size(WASM_STACK + HOST_STACK)
+                .spawn_scoped(scope, || self.preinitialize_on_this_thread(engine_wasm, init_input))
+            {
+                Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                Err(_) => self.preinitialize_on_this_thread(engine_wasm, init_input),
+            }
+        })
+    }
+
+    fn preinitialize_on_this_thread(&self, engine_wasm: &[u8], init_input: &[u8]) -> Result<Snapshot, SnapshotError> {
         let mut timings = Timings::default();
         let mut wizer = Wizer::new();
         wizer.init_func(INIT_EXPORT);

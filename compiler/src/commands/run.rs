@@ -12,6 +12,9 @@ const EXIT_TIMED_OUT: u8 = 124;
 const EXIT_OUT_OF_FUEL: u8 = 125;
 /// Exit status when a module traps (a bug in the module, not in JavaScript).
 const EXIT_TRAP: u8 = 134;
+/// Exit status when a module fails after --max-memory refused it memory (as
+/// for a process the out-of-memory killer ended).
+const EXIT_OUT_OF_MEMORY: u8 = 137;
 
 /// Run a WASI module with stdin, stdout and stderr passed through.
 ///
@@ -27,8 +30,8 @@ Examples:
   kiln run --invoke total fn.wasm < in.json  # call a function-mode export
 
 Exit status: the module's; 124 when --timeout passes; 125 when --fuel runs
-out; 134 when the module
-traps; 2 when the file is not a runnable module.")]
+out; 137 when the module fails after reaching --max-memory; 134 when the
+module traps; 2 when the file is not a runnable module.")]
 pub(crate) struct RunArgs {
     /// The module to run.
     #[arg(value_name = "MODULE")]
@@ -91,11 +94,29 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             eprintln!("error: {name} ran past its time limit ({:?})", args.timeout.unwrap_or_default());
             ExitCode::from(EXIT_TIMED_OUT)
         }
+        Outcome::OutOfMemory { status } => {
+            let what = match status {
+                Some(code) => format!("exited with status {code}"),
+                None => "trapped".to_string(),
+            };
+            eprintln!("error: {name} {what} after reaching its memory limit (--max-memory {})", show_size(args.max_memory.unwrap_or_default()));
+            ExitCode::from(EXIT_OUT_OF_MEMORY)
+        }
         Outcome::Trapped(message) => {
             eprintln!("error: {name} trapped: {}", message.lines().next().unwrap_or_default());
             ExitCode::from(EXIT_TRAP)
         }
     })
+}
+
+/// Shows a byte count the way --max-memory takes it: `64M`, `512K`, `1000`.
+fn show_size(bytes: usize) -> String {
+    for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
+        if bytes >= 1 << shift && bytes % (1 << shift) == 0 {
+            return format!("{}{unit}", bytes >> shift);
+        }
+    }
+    bytes.to_string()
 }
 
 /// Parses `4096`, `64K`, `64M`, `1G` (binary multiples).
@@ -133,7 +154,7 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{parse_duration, parse_size};
+    use super::{parse_duration, parse_size, show_size};
     use std::time::Duration;
 
     #[test]
@@ -155,5 +176,8 @@ mod tests {
         assert_eq!(parse_size("1GiB"), Ok(1 << 30));
         assert!(parse_size("12X").is_err());
         assert!(parse_size("M").is_err());
+        assert_eq!(show_size(64 << 20), "64M");
+        assert_eq!(show_size(1536), "1536");
+        assert_eq!(parse_size(&show_size(3 << 10)), Ok(3 << 10));
     }
 }
