@@ -5,4 +5,5 @@ mod differential;
 mod examples;
 mod function_mode;
 mod module_shape;
+mod test262;
 mod util;
