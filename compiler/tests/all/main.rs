@@ -4,6 +4,7 @@ mod cli;
 mod differential;
 mod examples;
 mod function_mode;
+mod fuzz_corpus;
 mod module_shape;
 mod test262;
 mod util;
