@@ -3,7 +3,7 @@
 # mutated JavaScript through Source::from_bytes -> Compiler::compile (one
 # compiler reused, the engine compiled once into a cache). Every input must
 # end in a module or a clean kiln::Error; a panic, abort, trap or a build
-# slower than 60 s is a finding, saved under fuzz/artifacts/build/.
+# slower than 60 s is a finding, saved under fuzz/artifacts/compile/.
 #
 #   scripts/fuzz.sh [SECONDS]     # default 300
 #
@@ -11,7 +11,7 @@
 # rustc flags; on this stable toolchain RUSTC_BOOTSTRAP=1 allows them, and
 # `-s none` builds without AddressSanitizer (the engine's C code runs inside
 # wasm, where ASan could not see it anyway). The checked-in seeds
-# (fuzz/corpus/build) are read; new inputs go to target/fuzz-corpus.
+# (fuzz/corpus/compile) are read; new inputs go to target/fuzz-corpus.
 # The first run compiles wasmtime with coverage: ~10 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,7 +33,7 @@ export KILN_CACHE_DIR="${KILN_CACHE_DIR:-$PWD/target/kiln-fuzz-cache}"
 mkdir -p target/fuzz-corpus
 
 echo "[kiln fuzz] building the fuzz target" >&2
-cargo fuzz build -s none --release build
+cargo fuzz build -s none --release compile
 echo "[kiln fuzz] fuzzing for ${seconds}s" >&2
-cargo fuzz run -s none --release build target/fuzz-corpus fuzz/corpus/build -- \
+cargo fuzz run -s none --release compile target/fuzz-corpus fuzz/corpus/compile -- \
     -max_total_time="$seconds" -timeout=60 -rss_limit_mb=4096 -max_len=65536

@@ -1,4 +1,4 @@
-//! What the `build` fuzz target checks, as a plain function so that the
+//! What the `compile` fuzz target checks, as a plain function so that the
 //! main test suite can replay the seed corpus without libFuzzer
 //! (`compiler/tests/all/fuzz_corpus.rs` includes this file).
 //!

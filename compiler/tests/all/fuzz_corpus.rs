@@ -1,4 +1,4 @@
-//! The fuzz target's seed corpus (`fuzz/corpus/build`), replayed through
+//! The fuzz target's seed corpus (`fuzz/corpus/compile`), replayed through
 //! the target's own check without libFuzzer, so that every test run
 //! exercises it. Seed names say what each must give: `syntax-error-*`,
 //! `unresolved-import*` and `deep-nesting-too-deep*` a JavaScript error,
@@ -23,7 +23,7 @@ fn expected(name: &str) -> Outcome {
 #[test]
 fn seed_corpus_builds_or_fails_cleanly() {
     let compiler = target::compiler(&workspace().join("target").join("kiln-test-cache"));
-    let dir = workspace().join("fuzz/corpus/build");
+    let dir = workspace().join("fuzz/corpus/compile");
     let mut seeds: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
     seeds.sort();
     assert!(seeds.len() >= 10, "the seed corpus in {} looks incomplete", dir.display());

@@ -5,6 +5,7 @@ mod differential;
 mod examples;
 mod function_mode;
 mod fuzz_corpus;
+mod hostile;
 mod module_shape;
 mod test262;
 mod util;
