@@ -202,6 +202,7 @@ mod tests {
         let code_line = frame.lines().find(|l| l.contains("BAD")).unwrap();
         assert!(code_line.starts_with("2 │ …a") && code_line.ends_with("z…"), "{frame}");
         let caret_line = frame.lines().find(|l| l.contains('^')).unwrap();
-        assert_eq!(caret_line.find('^'), code_line.find("BAD"), "{frame}");
+        let column_of = |line: &str, at: usize| line[..at].chars().count();
+        assert_eq!(column_of(caret_line, caret_line.find('^').unwrap()), column_of(code_line, code_line.find("BAD").unwrap()), "{frame}");
     }
 }
