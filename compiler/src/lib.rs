@@ -128,21 +128,15 @@ impl Compiler {
     /// fault; [`Error::Snapshot`] or [`Error::Rewrite`] for internal failures.
     pub fn compile(&self, source: &Source) -> Result<Compiled, Error> {
         let mut rewrite = self.rewrite.clone();
-        let mut source = source.clone();
         if let Some(mode) = &self.function_mode {
-            // Only a module has exports to invoke.
-            source.kind = SourceKind::Module;
             rewrite.invoked = mode.invoke.clone();
         }
-        let source = &source;
-        let modules = match &source.base_dir {
-            Some(dir) => module_graph::collect(source, dir)?,
-            None => module_graph::refuse_imports(source)?,
-        };
-        let snapshot = self.snapshotter.preinitialize(ENGINE_WASM, &source.init_input(&modules, self.function_mode.as_ref())).map_err(|e| match e {
-            SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source, &modules).unwrap_or(Error::Snapshot(e)),
-            other => Error::Snapshot(other),
-        })?;
+        let source = &self.prepared(source);
+        let modules = self.module_graph(source)?;
+        let snapshot = self
+            .snapshotter
+            .preinitialize(ENGINE_WASM, &source.init_input(&modules, self.function_mode.as_ref()))
+            .map_err(|e| self.init_error(e, source, &modules))?;
         let started = Instant::now();
         let wasm = finish_module(&snapshot.wasm, &rewrite)?;
         let timings = BuildTimings {
@@ -152,5 +146,87 @@ impl Compiler {
             rewrite: started.elapsed(),
         };
         Ok(Compiled { wasm, timings, build_output: String::from_utf8_lossy(&snapshot.stderr).into_owned() })
+    }
+
+    /// Runs only the engine's compile step on `source` — the same engine, in
+    /// wasm, with the same init as [`compile`](Self::compile) — without taking
+    /// a snapshot or writing a module: the cheap way to learn whether a
+    /// program compiles. Function mode runs the top level, as a build does.
+    ///
+    /// # Errors
+    ///
+    /// As [`compile`](Self::compile), minus the rewrite.
+    pub fn check(&self, source: &Source) -> Result<(), Error> {
+        let source = &self.prepared(source);
+        let modules = self.module_graph(source)?;
+        self.snapshotter
+            .check(ENGINE_WASM, &source.init_input(&modules, self.function_mode.as_ref()))
+            .map(drop)
+            .map_err(|e| self.init_error(e, source, &modules))
+    }
+
+    /// The files `source` imports, read from its directory; a source with
+    /// no directory (stdin) may not import anything.
+    fn module_graph(&self, source: &Source) -> Result<Vec<module_graph::ModuleFile>, Error> {
+        match &source.base_dir {
+            Some(dir) => module_graph::collect(source, dir),
+            None => module_graph::refuse_imports(source),
+        }
+    }
+
+    /// The source as this compiler builds it: function mode needs a module,
+    /// since only a module has exports to invoke.
+    fn prepared(&self, source: &Source) -> Source {
+        let mut source = source.clone();
+        if self.function_mode.is_some() {
+            source.kind = SourceKind::Module;
+        }
+        source
+    }
+
+    /// Turns a failed init into the error the program deserves.
+    fn init_error(&self, error: SnapshotError, source: &Source, modules: &[module_graph::ModuleFile]) -> Error {
+        match error {
+            SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source, modules).unwrap_or(Error::Snapshot(error)),
+            SnapshotError::InitStackExhausted { .. } => diagnostic::stack_exhausted(source, self.locate_stack_exhaustion(source, modules)),
+            other => Error::Snapshot(other),
+        }
+    }
+
+    /// Where the parser ran out of stack on `source`: the byte offset of the
+    /// last character of the shortest prefix whose compilation exhausts the
+    /// stack as well. The parser reads left to right, so that is where it
+    /// was when it gave up. `None` when compiling alone does not exhaust the
+    /// stack (function mode's top level recursed instead).
+    ///
+    /// A binary search: about log2(length) checks, each far cheaper than a
+    /// build, and only on this error path.
+    fn locate_stack_exhaustion(&self, source: &Source, modules: &[module_graph::ModuleFile]) -> Option<usize> {
+        let text = source.text.as_str();
+        let exhausts = |len: usize| {
+            let prefix = Source { text: text[..len].to_string(), ..source.clone() };
+            matches!(self.snapshotter.check(ENGINE_WASM, &prefix.init_input(modules, None)), Err(SnapshotError::InitStackExhausted { .. }))
+        };
+        if !exhausts(text.len()) {
+            return None;
+        }
+        // Invariant: the prefix of length `fits` compiles (or fails another
+        // way); the prefix of length `exhausted` runs out of stack.
+        let (mut fits, mut exhausted) = (0, text.len());
+        loop {
+            let mut mid = fits + (exhausted - fits) / 2;
+            while !text.is_char_boundary(mid) {
+                mid += 1;
+            }
+            if mid <= fits || mid >= exhausted {
+                break;
+            }
+            if exhausts(mid) {
+                exhausted = mid;
+            } else {
+                fits = mid;
+            }
+        }
+        text[..exhausted].char_indices().next_back().map(|(i, _)| i)
     }
 }

@@ -126,15 +126,14 @@ impl Source {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidInput`] if the bytes are not UTF-8 or contain a NUL.
+    /// [`Error::InvalidInput`] if the bytes are not UTF-8. A NUL character is
+    /// kept: it is a valid source character (in a string literal, say), and
+    /// the engine reads the program by length, not up to a NUL.
     pub fn from_bytes(name: String, bytes: Vec<u8>, kind: SourceKind) -> Result<Self, Error> {
         let text = String::from_utf8(bytes).map_err(|e| {
             let offset = e.utf8_error().valid_up_to();
             Error::InvalidInput(format!("{name} is not valid UTF-8 (first bad byte at offset {offset})"))
         })?;
-        if let Some(offset) = text.find('\0') {
-            return Err(Error::InvalidInput(format!("{name} contains a NUL byte at offset {offset}; JavaScript source cannot")));
-        }
         let text = text.strip_prefix('\u{FEFF}').map(str::to_string).unwrap_or(text);
         if name.contains('\0') || name.contains('\n') {
             return Err(Error::InvalidInput(format!("unusable file name {name:?}")));

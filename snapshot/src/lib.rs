@@ -27,6 +27,7 @@ mod sealed_wasi;
 
 pub use cache::ModuleCache;
 
+use sha2::Digest;
 use std::time::{Duration, Instant};
 use wasmtime::{Engine, Instance, Linker, Module, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
@@ -34,6 +35,16 @@ use wasmtime_wizer::{InstanceState, SnapshotVal, Wizer};
 
 /// The engine's build-time entry point.
 pub const INIT_EXPORT: &str = "kiln.init";
+
+/// The most native stack the engine's compiled code may use while it
+/// initializes. With wasmtime's default (512 KiB) the parser ran out of
+/// native stack at ~30,000 nested brackets, long before its 4 MiB shadow
+/// stack in linear memory was used up; with this much, the shadow stack is
+/// what bounds the nesting depth a program may have.
+const INIT_WASM_STACK: usize = 64 << 20;
+/// The host thread that runs the init: room for [`INIT_WASM_STACK`] plus
+/// wasmtime's and WASI's own frames. Only the pages touched are committed.
+const INIT_HOST_STACK: usize = INIT_WASM_STACK + (8 << 20);
 
 /// Why pre-initialization failed.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +65,13 @@ pub enum SnapshotError {
         /// The trap and its wasm backtrace.
         message: String,
         /// Everything the init function wrote to stderr before the trap.
+        stderr: Vec<u8>,
+    },
+    /// The init function ran out of stack, native or shadow: the input nests
+    /// too deeply, e.g. source with 100,000 nested brackets.
+    #[error("the engine's initialization ran out of stack")]
+    InitStackExhausted {
+        /// Everything the init function wrote to stderr before it stopped.
         stderr: Vec<u8>,
     },
     /// Instrumenting, compiling, instantiating or rewriting the module failed.
@@ -88,19 +106,13 @@ pub struct Snapshot {
     pub timings: Timings,
 }
 
-/// Native stack for the engine's wasm frames during initialization: the same
-/// 16 MiB as `kiln run` gives a module, which the engine's QuickJS stack
-/// limit is sized to fit.
-const WASM_STACK: usize = 16 << 20;
-
-/// Stack for the host's frames around the wasm frames.
-const HOST_STACK: usize = 4 << 20;
-
 /// Runs pre-initializations. Holds the wasmtime engine so that several
 /// builds in one process share its configuration.
 pub struct Snapshotter {
     engine: Engine,
     cache: Option<ModuleCache>,
+    /// The engine compiled for [`Snapshotter::check`], by SHA-256 of its bytes.
+    check_memo: std::sync::Mutex<Option<([u8; 32], Module)>>,
 }
 
 impl Snapshotter {
@@ -111,14 +123,11 @@ impl Snapshotter {
     /// Fails if wasmtime cannot be configured for this host.
     pub fn new() -> Result<Self, SnapshotError> {
         let mut config = wasmtime::Config::new();
-        // The program's top level (function mode) may recurse as deep as a
-        // run may: give wasm frames the native stack `kiln run` gives them,
-        // on a thread that has it (see `preinitialize`). wasmtime checks the
-        // wasm stack against the async stack size even without async.
-        config.async_stack_size(WASM_STACK + HOST_STACK);
-        config.max_wasm_stack(WASM_STACK);
+        // wasmtime requires the async stack to be as large; no store here is
+        // async, so it is never allocated.
+        config.async_stack_size(INIT_WASM_STACK + (1 << 20)).max_wasm_stack(INIT_WASM_STACK);
         let engine = Engine::new(&config).map_err(wasm_error("configuring wasmtime"))?;
-        Ok(Snapshotter { engine, cache: None })
+        Ok(Snapshotter { engine, cache: None, check_memo: std::sync::Mutex::new(None) })
     }
 
     /// Keeps the compiled engine in `cache`, so that later builds skip
@@ -137,21 +146,6 @@ impl Snapshotter {
     /// instance a syntax error in the program); other variants for problems
     /// with the engine module itself.
     pub fn preinitialize(&self, engine_wasm: &[u8], init_input: &[u8]) -> Result<Snapshot, SnapshotError> {
-        // Wasm runs on the calling thread's stack: use a thread that has
-        // room for WASM_STACK plus the host's own frames.
-        std::thread::scope(|scope| {
-            match std::thread::Builder::new()
-                .name("kiln-init".into())
-                .stack_size(WASM_STACK + HOST_STACK)
-                .spawn_scoped(scope, || self.preinitialize_on_this_thread(engine_wasm, init_input))
-            {
-                Ok(thread) => thread.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                Err(_) => self.preinitialize_on_this_thread(engine_wasm, init_input),
-            }
-        })
-    }
-
-    fn preinitialize_on_this_thread(&self, engine_wasm: &[u8], init_input: &[u8]) -> Result<Snapshot, SnapshotError> {
         let mut timings = Timings::default();
         let mut wizer = Wizer::new();
         wizer.init_func(INIT_EXPORT);
@@ -166,18 +160,7 @@ impl Snapshotter {
         timings.compile = started.elapsed();
 
         let started = Instant::now();
-        let (wasi, stderr) = sealed_wasi::build(init_input);
-        let mut store = Store::new(&self.engine, wasi);
-        let mut linker: Linker<WasiP1Ctx> = Linker::new(&self.engine);
-        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).map_err(wasm_error("linking WASI"))?;
-        let instance = linker.instantiate(&mut store, &module).map_err(wasm_error("instantiating the engine"))?;
-        if let Err(error) = call_init(&mut store, &instance) {
-            let stderr = stderr.contents().to_vec();
-            return Err(match error.downcast_ref::<wasmtime_wasi::I32Exit>() {
-                Some(exit) => SnapshotError::InitExited { status: exit.0, stderr },
-                None => SnapshotError::InitTrapped { message: format!("{error:?}"), stderr },
-            });
-        }
+        let (mut store, instance, stderr) = self.run_init(&module, init_input)?;
         timings.init = started.elapsed();
 
         let started = Instant::now();
@@ -185,9 +168,109 @@ impl Snapshotter {
         let wasm = block_on(wizer.snapshot(&cx, &mut state)).map_err(wasm_error("snapshotting the engine"))?;
         timings.snapshot = started.elapsed();
 
-        Ok(Snapshot { wasm, stderr: stderr.contents().to_vec(), timings })
+        Ok(Snapshot { wasm, stderr, timings })
+    }
+
+    /// Runs the init function of `engine_wasm` on `init_input` exactly as
+    /// [`preinitialize`](Self::preinitialize) does, but takes no snapshot:
+    /// the cheap way to learn whether an input initializes (e.g. whether a
+    /// program compiles). The compiled engine is kept for the next call with
+    /// the same bytes. Returns what the init function wrote to stderr.
+    ///
+    /// # Errors
+    ///
+    /// As [`preinitialize`](Self::preinitialize).
+    pub fn check(&self, engine_wasm: &[u8], init_input: &[u8]) -> Result<Vec<u8>, SnapshotError> {
+        let module = self.check_module(engine_wasm)?;
+        let (_, _, stderr) = self.run_init(&module, init_input)?;
+        Ok(stderr)
+    }
+
+    /// The engine compiled for [`check`](Self::check), from memory when the
+    /// bytes are those of the last call.
+    fn check_module(&self, engine_wasm: &[u8]) -> Result<Module, SnapshotError> {
+        let key: [u8; 32] = sha2::Sha256::digest(engine_wasm).into();
+        let mut memo = self.check_memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((memo_key, module)) = memo.as_ref()
+            && *memo_key == key
+        {
+            return Ok(module.clone());
+        }
+        let module = match &self.cache {
+            Some(cache) => cache.load_or_compile(&self.engine, engine_wasm, "engine-check"),
+            None => Module::new(&self.engine, engine_wasm),
+        }
+        .map_err(wasm_error("compiling the engine"))?;
+        *memo = Some((key, module.clone()));
+        Ok(module)
+    }
+
+    /// Instantiates `module` under the sealed WASI context and calls its init
+    /// function on a thread with room for [`INIT_WASM_STACK`]. Returns the
+    /// initialized store and instance and what the init wrote to stderr.
+    fn run_init(&self, module: &Module, init_input: &[u8]) -> Result<(Store<WasiP1Ctx>, Instance, Vec<u8>), SnapshotError> {
+        let (wasi, stderr) = sealed_wasi::build(init_input);
+        let mut store = Store::new(&self.engine, wasi);
+        let mut linker: Linker<WasiP1Ctx> = Linker::new(&self.engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).map_err(wasm_error("linking WASI"))?;
+        let instance = linker.instantiate(&mut store, module).map_err(wasm_error("instantiating the engine"))?;
+        let called = std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("kiln-init".into())
+                .stack_size(INIT_HOST_STACK)
+                .spawn_scoped(scope, || call_init(&mut store, &instance))
+                .map_err(|e| SnapshotError::Wasm(format!("starting the init thread: {e}")))?
+                .join()
+                .map_err(|_| SnapshotError::Wasm("the init thread panicked".into()))
+        })?;
+        let stderr = stderr.contents().to_vec();
+        match called {
+            Ok(()) => Ok((store, instance, stderr)),
+            Err(error) => Err(init_failure(&error, stderr)),
+        }
     }
 }
+
+/// Classifies a failed call of the init function.
+fn init_failure(error: &wasmtime::Error, stderr: Vec<u8>) -> SnapshotError {
+    if let Some(exit) = error.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return SnapshotError::InitExited { status: exit.0, stderr };
+    }
+    if stack_exhausted(error) {
+        return SnapshotError::InitStackExhausted { stderr };
+    }
+    SnapshotError::InitTrapped { message: format!("{error:?}"), stderr }
+}
+
+/// Whether a trap means the engine ran out of stack. QuickJS-NG has no stack
+/// limit of its own on WASI (`update_stack_limit` is compiled out), so deep
+/// recursion — the parser's on deeply nested source included — ends either
+/// in wasmtime's native stack check or in the shadow stack in linear memory
+/// running past address 0: the engine is linked stack-first, so the stack
+/// pointer wraps to just under 4 GiB and the next access faults there.
+fn stack_exhausted(error: &wasmtime::Error) -> bool {
+    match error.downcast_ref::<wasmtime::Trap>() {
+        Some(wasmtime::Trap::StackOverflow) => true,
+        Some(wasmtime::Trap::MemoryOutOfBounds) => {
+            // wasmtime reports the address only in the error's text.
+            let text = format!("{error:#}");
+            let address = text
+                .split("memory fault at wasm address 0x")
+                .nth(1)
+                .and_then(|rest| rest.split(|c: char| !c.is_ascii_hexdigit()).next())
+                .and_then(|hex| u64::from_str_radix(hex, 16).ok());
+            address.is_some_and(|a| (WRAPPED_STACK_START..=WRAPPED_STACK_END).contains(&a))
+        }
+        _ => false,
+    }
+}
+
+/// Where an access through a wrapped-around shadow stack pointer lands: the
+/// pointer is just under 4 GiB (a frame is far smaller than 16 MiB), and a
+/// load's static offset may carry the effective address past 4 GiB. The
+/// engine's memory never grows near 4 GiB at build time.
+const WRAPPED_STACK_START: u64 = (u32::MAX as u64) + 1 - (16 << 20);
+const WRAPPED_STACK_END: u64 = (u32::MAX as u64) + (u32::MAX as u64);
 
 /// Calls the WASI reactor initializer, if any, then the init export.
 fn call_init(store: &mut Store<WasiP1Ctx>, instance: &Instance) -> wasmtime::Result<()> {

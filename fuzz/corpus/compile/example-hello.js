@@ -1,0 +1,2 @@
+// The smallest Kiln program.
+console.log("Hello, world!");

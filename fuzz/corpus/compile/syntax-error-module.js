@@ -1,0 +1,2 @@
+import { from "x";
+export default 1

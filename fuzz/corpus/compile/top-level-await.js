@@ -1,0 +1,2 @@
+const v = await Promise.resolve(42);
+export { v };

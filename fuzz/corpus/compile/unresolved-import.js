@@ -1,0 +1,2 @@
+import { a } from "./other.js";
+console.log(a);
