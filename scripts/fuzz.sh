@@ -31,6 +31,8 @@ fi
 export RUSTC_BOOTSTRAP=1
 export KILN_CACHE_DIR="${KILN_CACHE_DIR:-$PWD/target/kiln-fuzz-cache}"
 mkdir -p target/fuzz-corpus
+# The examples are seeds too (copied, not duplicated in fuzz/corpus).
+cp examples/*/*.js examples/*/*.mjs target/fuzz-corpus/ 2>/dev/null || true
 
 echo "[kiln fuzz] building the fuzz target" >&2
 cargo fuzz build -s none --release compile

@@ -103,6 +103,10 @@ pub(crate) fn check_links(ctx: &Ctx<'_>, entry: &str, rejections: &UnhandledReje
 
 /// Joins a relative specifier onto the directory of `base` and folds `.`
 /// and `..` lexically. Returns `None` for a specifier that is not relative.
+///
+/// Must name files exactly as the compiler's `module_graph::resolve` does
+/// (the compiler keys the init input's modules by those names); the engine
+/// cannot share that code, as it depends on nothing but the runtime API.
 pub(crate) fn resolve_relative(base: &str, specifier: &str) -> Option<String> {
     if !(specifier.starts_with("./") || specifier.starts_with("../")) {
         return None;

@@ -214,14 +214,6 @@ fn kiln_stdin_and_stdout_are_binary_safe_on_both_hosts() {
 }
 
 #[test]
-fn a_plain_script_is_sloppy_even_when_it_would_parse_as_a_module() {
-    // Parses as a module too, but only a sloppy script may assign to an
-    // undeclared variable (Node runs it; a module would throw).
-    let (dir, wasm) = build_program("plain.js", "x = 5;\nconsole.log(x, typeof this);\n");
-    assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "5 object\n");
-}
-
-#[test]
 fn a_syntax_error_is_reported_for_the_goal_that_parsed_further() {
     // Module syntax first, then an error: the module goal's message, not
     // the script goal's complaint about `import`.

@@ -1,2 +1,0 @@
-// The smallest Kiln program.
-console.log("Hello, world!");
