@@ -51,6 +51,16 @@ pub(crate) fn from_init_stderr(stderr: &[u8], source: &Source, modules: &[Module
     })
 }
 
+/// Whether the stderr of a failed init says the parser ran out of stack:
+/// QuickJS's stack check threw while compiling, before any position was
+/// known.
+pub(crate) fn parser_ran_out_of_stack(stderr: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(stderr);
+    let Some(line) = text.lines().rev().find_map(|l| l.strip_prefix(REPORT_PREFIX)) else { return false };
+    let Ok(report) = serde_json::from_str::<Report>(line) else { return false };
+    report.kind == "syntax" && report.message == STACK_EXHAUSTED && first_frame(&report.stack).is_none()
+}
+
 /// The first `file:line:column` in a QuickJS stack. Frames look like
 /// `    at app.js:2:10` or `    at f (app.js:2:10)`.
 pub(crate) fn first_frame(stack: &str) -> Option<JsLocation> {

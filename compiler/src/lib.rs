@@ -167,10 +167,24 @@ impl Compiler {
 
     /// The files `source` imports, read from its directory; a source with
     /// no directory (stdin) may not import anything.
+    ///
+    /// When an import cannot be resolved, a syntax error in the entry file
+    /// is reported instead if there is one: it is the first thing to fix,
+    /// and the scan for imports does not parse.
     fn module_graph(&self, source: &Source) -> Result<Vec<module_graph::ModuleFile>, Error> {
-        match &source.base_dir {
+        let collected = match &source.base_dir {
             Some(dir) => module_graph::collect(source, dir),
             None => module_graph::refuse_imports(source),
+        };
+        let Err(import_error @ Error::Import { .. }) = collected else { return collected };
+        // Compiled alone, the entry either fails to parse or fails (again)
+        // at its imports.
+        match self.snapshotter.check(ENGINE_WASM, &source.init_input(&[], self.function_mode.as_ref())) {
+            Err(e @ SnapshotError::InitExited { .. }) => match self.init_error(e, source, &[]) {
+                syntax @ Error::JsSyntax { .. } => Err(syntax),
+                _ => Err(import_error),
+            },
+            _ => Err(import_error),
         }
     }
 
@@ -186,6 +200,9 @@ impl Compiler {
 
     /// Turns a failed init into the error the program deserves.
     fn init_error(&self, error: SnapshotError, source: &Source, modules: &[module_graph::ModuleFile]) -> Error {
+        if ran_out_of_stack(&error) {
+            return diagnostic::stack_exhausted(source, self.locate_stack_exhaustion(source, modules));
+        }
         match error {
             SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source, modules).unwrap_or(Error::Snapshot(error)),
             SnapshotError::InitStackExhausted { .. } => diagnostic::stack_exhausted(source, self.locate_stack_exhaustion(source, modules)),
@@ -205,7 +222,7 @@ impl Compiler {
         let text = source.text.as_str();
         let exhausts = |len: usize| {
             let prefix = Source { text: text[..len].to_string(), ..source.clone() };
-            matches!(self.snapshotter.check(ENGINE_WASM, &prefix.init_input(modules, None)), Err(SnapshotError::InitStackExhausted { .. }))
+            matches!(self.snapshotter.check(ENGINE_WASM, &prefix.init_input(modules, None)), Err(e) if ran_out_of_stack(&e))
         };
         if !exhausts(text.len()) {
             return None;
@@ -228,5 +245,15 @@ impl Compiler {
             }
         }
         text[..exhausted].char_indices().next_back().map(|(i, _)| i)
+    }
+}
+
+/// Whether initialization failed for lack of stack: QuickJS's own check
+/// (a positionless RangeError from the parser) or, past it, the host's.
+fn ran_out_of_stack(error: &SnapshotError) -> bool {
+    match error {
+        SnapshotError::InitStackExhausted { .. } => true,
+        SnapshotError::InitExited { stderr, .. } => diagnostic::parser_ran_out_of_stack(stderr),
+        _ => false,
     }
 }

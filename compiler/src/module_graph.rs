@@ -133,6 +133,9 @@ pub(crate) fn resolve(importer: &str, specifier: &str) -> Result<String, String>
     if specifier.ends_with(".json") {
         return unsupported("JSON modules");
     }
+    if !(specifier.ends_with(".js") || specifier.ends_with(".mjs")) {
+        return unsupported("files other than JavaScript (.js, .mjs)");
+    }
     let mut parts: Vec<&str> = importer.split('/').collect();
     parts.pop();
     for part in specifier.split('/') {

@@ -41,7 +41,7 @@ pub fn build_one(compiler: &Compiler, data: &[u8]) -> Outcome {
             assert!(compiled.wasm.starts_with(b"\0asm"), "the output is not a wasm module");
             Outcome::Compiled
         }
-        Err(e @ (Error::JsSyntax { .. } | Error::JsException { .. })) => {
+        Err(e @ (Error::JsSyntax { .. } | Error::JsException { .. } | Error::Import { .. })) => {
             assert!(!e.to_string().is_empty(), "an empty diagnostic: {e:?}");
             Outcome::JsError
         }

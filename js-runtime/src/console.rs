@@ -16,7 +16,7 @@
 //! [`Console`] to write through and whether the method writes to stderr.
 
 use crate::io::Stdio;
-use rquickjs::{Ctx, Exception, Function, Object, qjs};
+use rquickjs::{Ctx, Function, Object, qjs};
 use std::cell::{Cell, RefCell};
 use std::ffi::{c_int, c_char};
 use std::rc::{Rc, Weak};
@@ -42,8 +42,8 @@ enum Fast {
     Done,
     /// The call needs the JavaScript formatter.
     NotHandled,
-    /// Writing failed with this message.
-    Failed(String),
+    /// Writing failed.
+    Failed(std::io::Error),
 }
 
 impl Console {
@@ -79,7 +79,7 @@ impl Console {
         let fd = if is_error || self.io.console_to_stderr() { 2 } else { 1 };
         match self.io.write_line(fd, pieces.iter().flatten().map(JsUtf8::bytes)) {
             Ok(()) => Fast::Done,
-            Err(e) => Fast::Failed(format!("console: {e}")),
+            Err(e) => Fast::Failed(e),
         }
     }
 }
@@ -155,10 +155,11 @@ unsafe extern "C" fn console_method(
         match unsafe { console.try_fast(ctx, is_error, args) } {
             Fast::Done => return qjs::JS_UNDEFINED,
             Fast::NotHandled => {}
-            Fast::Failed(message) => {
+            Fast::Failed(error) => {
                 // SAFETY: `ctx` is live (and not null) for this call.
                 let ctx = unsafe { Ctx::from_raw(std::ptr::NonNull::new_unchecked(ctx)) };
-                let _ = Exception::throw_message(&ctx, &message);
+                // As the formatter's path does: a closed stdout is uncatchable.
+                let _ = crate::io::io_error(&ctx, &console.io, "console", &error);
                 return qjs::JS_EXCEPTION;
             }
         }

@@ -213,7 +213,7 @@ fn reader_gone(error: &io::Error) -> bool {
 /// program does next can be seen, and a program that catches and retries
 /// (`for (;;) try { console.log(x) } catch {}`) would otherwise never end.
 /// The engine reports it with its own exit status (see [`Stdio::stdout_closed`]).
-fn io_error(ctx: &Ctx<'_>, io: &Stdio, what: &str, error: &io::Error) -> rquickjs::Error {
+pub(crate) fn io_error(ctx: &Ctx<'_>, io: &Stdio, what: &str, error: &io::Error) -> rquickjs::Error {
     if !io.stdout_closed() {
         return Exception::throw_message(ctx, &format!("{what}: {error}"));
     }

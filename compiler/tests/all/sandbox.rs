@@ -249,8 +249,10 @@ fn build_time_evaluation_cannot_read_the_hosts_files_or_environment() {
     let output = run_with_stdin(kiln(dir.path()).args(["run", "a.wasm"]), b"null");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "{\"seen\":[],\"atBuild\":\"ReferenceError\"}\n");
 
-    // A static import of a file is refused at build time.
-    std::fs::write(dir.path().join("static.mjs"), "import s from './secret.js';\nexport function run() { return s; }\n").unwrap();
+    // The build reads the program's own files (relative imports of
+    // JavaScript, by the compiler), nothing else: importing a file that is
+    // not JavaScript is refused before anything runs.
+    std::fs::write(dir.path().join("static.mjs"), "import s from './secret.txt';\nexport function run() { return s; }\n").unwrap();
     let output = run_with_stdin(kiln(dir.path()).args(["build", "static.mjs", "--invoke", "run"]), b"");
     assert_eq!(output.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&output.stderr).contains(FILE_SECRET));

@@ -81,7 +81,9 @@ fn verdict(compiler: &Compiler, path: &Path) -> (Verdict, String) {
     let result = Source::from_bytes(name, bytes, kind).and_then(|source| compiler.check(&source));
     match result {
         Ok(()) => (Verdict::Compiled, String::new()),
-        Err(e) if e.to_string().contains("could not load module") => (Verdict::UnresolvedImport, e.to_string()),
+        // Parsed (a syntax error would have been reported first), but its
+        // imports name no file: the cases are single files.
+        Err(e @ Error::Import { .. }) => (Verdict::UnresolvedImport, e.to_string()),
         Err(e @ Error::JsSyntax { location: Some(_), .. }) => (Verdict::SyntaxError, e.to_string()),
         Err(e) => (Verdict::OtherError, format!("{e:?}")),
     }
