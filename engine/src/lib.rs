@@ -270,8 +270,10 @@ fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
             // script, unless it only parses with module syntax (`import`,
             // `export`, top-level `await`). When neither goal parses, the
             // one that got further is the one the author meant.
+            // A module that parsed but whose imports fail is a module.
             compile_module(ctx, input).map_err(|module_error| {
-                if module_error.position() > script_error.position() { module_error } else { script_error }
+                let parsed = module_error.kind == "module" || module_error.name != "SyntaxError";
+                if parsed || module_error.position() > script_error.position() { module_error } else { script_error }
             })
         }),
     }
@@ -283,8 +285,10 @@ fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
 fn compile_script(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
     let compiled = kiln_js_runtime::compile_script(ctx, &input.file, &input.source, false, false)
         .map_err(|_| exception_report(ctx, "syntax"))?;
-    let value = compiled.as_raw();
-    std::mem::forget(compiled); // the Program owns this reference now
+    // The Program owns a reference of its own; `compiled` drops its own
+    // (and its hold on the context).
+    // SAFETY: `compiled` is a live value of this context.
+    let value = unsafe { qjs::JS_DupValue(ctx.as_raw().as_ptr(), compiled.as_raw()) };
     Ok(Program { value })
 }
 

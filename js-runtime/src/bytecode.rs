@@ -69,10 +69,11 @@ pub(crate) fn strip_source<'js>(ctx: &Ctx<'js>, compiled: Value<'js>) -> rquickj
 /// [`rquickjs::Error::Exception`] if the script throws.
 pub fn run_script<'js>(ctx: &Ctx<'js>, compiled: Value<'js>) -> rquickjs::Result<Value<'js>> {
     let raw = ctx.as_raw().as_ptr();
-    // SAFETY: JS_EvalFunction takes over one reference to the function; we
-    // hand it ours by forgetting `compiled` without freeing it.
-    let result = unsafe { qjs::JS_EvalFunction(raw, compiled.as_raw()) };
-    std::mem::forget(compiled);
+    // SAFETY: JS_EvalFunction takes over one reference to the function: a
+    // new one, so that `compiled` (which also holds a reference to the
+    // context: forgetting it would leak the whole context) drops normally.
+    let result = unsafe { qjs::JS_EvalFunction(raw, qjs::JS_DupValue(raw, compiled.as_raw())) };
+    drop(compiled);
     owned(ctx, result)
 }
 
