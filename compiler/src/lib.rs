@@ -114,6 +114,14 @@ impl Compiler {
         self
     }
 
+    /// Stops a build whose engine init (compiling the program; in function
+    /// mode also its top level) runs longer than `limit`, with
+    /// [`Error::JsException`] (default: 60 s).
+    pub fn build_time_limit(&mut self, limit: std::time::Duration) -> &mut Self {
+        self.snapshotter.set_init_time_limit(limit);
+        self
+    }
+
     /// Sets the options of the final rewrite.
     pub fn rewrite_options(&mut self, options: RewriteOptions) -> &mut Self {
         self.rewrite = options;
@@ -205,6 +213,14 @@ impl Compiler {
         }
         match error {
             SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source, modules).unwrap_or(Error::Snapshot(error)),
+            SnapshotError::InitTimedOut { limit, .. } => Error::JsException {
+                name: "Error".into(),
+                message: format!(
+                    "the build ran longer than {limit:?}: {} (raise the limit with --build-timeout)",
+                    if self.function_mode.is_some() { "does the top level, evaluated at build time, ever finish?" } else { "compiling the program took too long" }
+                ),
+                stack: String::new(),
+            },
             SnapshotError::InitStackExhausted { .. } => diagnostic::stack_exhausted(source, self.locate_stack_exhaustion(source, modules)),
             other => Error::Snapshot(other),
         }

@@ -74,6 +74,16 @@ pub enum SnapshotError {
         /// Everything the init function wrote to stderr before it stopped.
         stderr: Vec<u8>,
     },
+    /// The init function ran longer than the time limit (see
+    /// [`Snapshotter::set_init_time_limit`]): e.g. a program whose top level,
+    /// evaluated at build time, never ends.
+    #[error("the engine's initialization ran longer than {limit:?}")]
+    InitTimedOut {
+        /// The limit that passed.
+        limit: Duration,
+        /// Everything the init function wrote to stderr before it stopped.
+        stderr: Vec<u8>,
+    },
     /// Instrumenting, compiling, instantiating or rewriting the module failed.
     #[error("{0}")]
     Wasm(String),
@@ -106,6 +116,11 @@ pub struct Snapshot {
     pub timings: Timings,
 }
 
+/// How long an init may run unless told otherwise: far more than any real
+/// program's build needs, so that only a runaway one (an endless loop at the
+/// top level) meets it.
+pub const DEFAULT_INIT_TIME_LIMIT: Duration = Duration::from_secs(60);
+
 /// Runs pre-initializations. Holds the wasmtime engine so that several
 /// builds in one process share its configuration.
 pub struct Snapshotter {
@@ -113,6 +128,7 @@ pub struct Snapshotter {
     cache: Option<ModuleCache>,
     /// The engine compiled for [`Snapshotter::check`], by SHA-256 of its bytes.
     check_memo: std::sync::Mutex<Option<([u8; 32], Module)>>,
+    init_time_limit: Duration,
 }
 
 impl Snapshotter {
@@ -126,8 +142,17 @@ impl Snapshotter {
         // wasmtime requires the async stack to be as large; no store here is
         // async, so it is never allocated.
         config.async_stack_size(INIT_WASM_STACK + (1 << 20)).max_wasm_stack(INIT_WASM_STACK);
+        // The init's time limit is enforced by epoch interruption.
+        config.epoch_interruption(true);
         let engine = Engine::new(&config).map_err(wasm_error("configuring wasmtime"))?;
-        Ok(Snapshotter { engine, cache: None, check_memo: std::sync::Mutex::new(None) })
+        Ok(Snapshotter { engine, cache: None, check_memo: std::sync::Mutex::new(None), init_time_limit: DEFAULT_INIT_TIME_LIMIT })
+    }
+
+    /// Stops an init that runs longer than `limit` with
+    /// [`SnapshotError::InitTimedOut`] (default: [`DEFAULT_INIT_TIME_LIMIT`]).
+    pub fn set_init_time_limit(&mut self, limit: Duration) -> &mut Self {
+        self.init_time_limit = limit;
+        self
     }
 
     /// Keeps the compiled engine in `cache`, so that later builds skip
@@ -214,18 +239,33 @@ impl Snapshotter {
         let mut linker: Linker<WasiP1Ctx> = Linker::new(&self.engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).map_err(wasm_error("linking WASI"))?;
         let instance = linker.instantiate(&mut store, module).map_err(wasm_error("instantiating the engine"))?;
+        // One epoch tick ends the init: the watchdog below ticks once the
+        // limit passes, unless the init has finished (and said so) first.
+        store.set_epoch_deadline(1);
+        let (finished, watched) = std::sync::mpsc::channel::<()>();
+        let engine = self.engine.clone();
+        let limit = self.init_time_limit;
         let called = std::thread::scope(|scope| {
-            std::thread::Builder::new()
+            scope.spawn(move || {
+                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(limit) {
+                    engine.increment_epoch();
+                }
+            });
+            let called = std::thread::Builder::new()
                 .name("kiln-init".into())
                 .stack_size(INIT_HOST_STACK)
                 .spawn_scoped(scope, || call_init(&mut store, &instance))
-                .map_err(|e| SnapshotError::Wasm(format!("starting the init thread: {e}")))?
-                .join()
-                .map_err(|_| SnapshotError::Wasm("the init thread panicked".into()))
+                .map_err(|e| SnapshotError::Wasm(format!("starting the init thread: {e}")))
+                .and_then(|thread| thread.join().map_err(|_| SnapshotError::Wasm("the init thread panicked".into())));
+            drop(finished);
+            called
         })?;
         let stderr = stderr.contents().to_vec();
         match called {
             Ok(()) => Ok((store, instance, stderr)),
+            Err(error) if matches!(error.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) => {
+                Err(SnapshotError::InitTimedOut { limit, stderr })
+            }
             Err(error) => Err(init_failure(&error, stderr)),
         }
     }

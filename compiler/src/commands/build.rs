@@ -54,6 +54,11 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     eval: bool,
 
+    /// Stop the build if compiling the program (and, in function mode,
+    /// evaluating its top level) takes longer than this: 500ms, 2s, 1m.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::run::parse_duration)]
+    build_timeout: std::time::Duration,
+
     /// Function mode: evaluate the module's top level at build time and make
     /// export NAME a wasm export that reads stdin, calls it and writes its
     /// result (`default` is the default export). Repeatable; `_start` runs
@@ -133,6 +138,7 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if let Some(cache) = super::module_cache(args.no_cache) {
         compiler.cache(cache);
     }
+    compiler.build_time_limit(args.build_timeout);
     compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, keep_parser: args.eval, ..RewriteOptions::default() });
     if !args.invoke.is_empty() {
         compiler.function_mode(FunctionMode { invoke: args.invoke.clone(), io: args.io.into() })?;

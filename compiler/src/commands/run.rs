@@ -138,7 +138,7 @@ fn parse_size(text: &str) -> Result<usize, String> {
 }
 
 /// Parses `500ms`, `2s`, `1.5s`, `1m` (a bare number is seconds).
-fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+pub(crate) fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
     let split = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
     let (number, unit) = text.split_at(split);

@@ -73,3 +73,22 @@ fn nesting_too_deep_for_the_parser_is_a_range_error_with_a_position() {
         assert!(!dir.path().join("out.wasm").exists(), "{open}: no output on failure");
     }
 }
+
+#[test]
+fn a_top_level_that_never_ends_fails_the_build_at_the_time_limit() {
+    // Function mode evaluates the top level at build time: an endless loop
+    // there must end the build with a clear error, not hang it.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("loop.mjs"), "let n = 0;\nfor (;;) { n++; }\nexport function run() { return n; }\n").unwrap();
+    let started = std::time::Instant::now();
+    let output = run_with_stdin(
+        kiln(dir.path()).args(["build", "loop.mjs", "--invoke", "run", "--build-timeout", "500ms", "-o", "loop.wasm"]),
+        b"",
+    );
+    let text = stderr(&output);
+    assert_eq!(output.status.code(), Some(1), "{text}");
+    assert!(text.contains("the build ran longer than 500ms"), "{text}");
+    assert!(text.contains("--build-timeout"), "the message says how to raise the limit: {text}");
+    assert!(!dir.path().join("loop.wasm").exists());
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "the limit did not stop the build");
+}
