@@ -24,7 +24,7 @@ pub struct RewriteOptions {
     pub keep_names: bool,
     /// Keep QuickJS's parser so that `eval` and `new Function` work at run
     /// time. Without it (the default) the program, compiled at build time,
-    /// is all the module can run, and the module is ~250 KB smaller.
+    /// is all the module can run, and the module is ~200 KB smaller.
     pub keep_parser: bool,
     /// Function mode: for each name, in order, add an export of that name,
     /// type `() -> ()`, that calls the engine's invoke with its index.

@@ -49,7 +49,7 @@ pub(crate) struct BuildArgs {
     keep_names: bool,
 
     /// Keep QuickJS's parser in the module so that `eval` and `new Function`
-    /// work when it runs (~250 KB larger). Without it they throw a TypeError;
+    /// work when it runs (~200 KB larger). Without it they throw a TypeError;
     /// the program itself is always compiled at build time.
     #[arg(long)]
     eval: bool,
