@@ -40,13 +40,6 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("bug1305.js", "Atomics: QuickJS-NG's wasm32-wasi build has no Atomics (no threads)"),
     ("bug1661.js", "Kiln difference: an unhandled promise rejection fails the program (as in Node); qjs ignores it unless asked to track rejections"),
     ("import-attributes-identity.js", "imports a JSON module (import attributes); Kiln bundles JavaScript files only"),
-    // Kiln bug, not fixed yet: unbounded recursion exhausts the host's wasm
-    // stack (wasmtime: 512 KiB by default) after ~700 JavaScript frames,
-    // long before QuickJS's own stack check (on the linear-memory stack)
-    // throws its RangeError, so the module traps instead.
-    ("bug775.js", "Kiln bug: infinite recursion traps instead of throwing RangeError"),
-    ("bug776.js", "Kiln bug: infinite recursion traps instead of throwing RangeError"),
-    ("bug904.js", "Kiln bug: infinite recursion traps instead of throwing RangeError"),
 ];
 
 /// Files other programs import; not programs themselves.
