@@ -37,6 +37,21 @@ unsafe extern "C" {
     fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void;
     fn free(ptr: *mut c_void);
     fn malloc_usable_size(ptr: *mut c_void) -> usize;
+    // Not `ptr::write_bytes`: LLVM knows `free`, and deletes a memset of a
+    // block that is about to be freed as a dead store (it did: the first
+    // version of this module zeroed nothing). wasi-libc's `explicit_bzero`
+    // is outside LTO and documented never to be elided.
+    fn explicit_bzero(ptr: *mut c_void, size: usize);
+}
+
+/// Zeroes `size` bytes at `ptr`, in a way no optimization removes.
+///
+/// # Safety
+///
+/// `ptr..ptr + size` must be writable.
+unsafe fn zero(ptr: *mut u8, size: usize) {
+    // SAFETY: forwarded contract.
+    unsafe { explicit_bzero(ptr.cast(), size) }
 }
 
 /// QuickJS's allocator: wasi-libc's malloc, zeroing on free while scrubbing.
@@ -59,7 +74,7 @@ unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
         // SAFETY: `ptr` came from this allocator (trait contract).
         unsafe {
             if scrubbing() && !ptr.is_null() {
-                std::ptr::write_bytes(ptr, 0, malloc_usable_size(ptr.cast()));
+                zero(ptr, malloc_usable_size(ptr.cast()));
             }
             free(ptr.cast());
         }
@@ -110,7 +125,7 @@ unsafe impl GlobalAlloc for ScrubbingAllocator {
         // SAFETY: `ptr` is a live block of `layout` (GlobalAlloc contract).
         unsafe {
             if scrubbing() {
-                std::ptr::write_bytes(ptr, 0, layout.size());
+                zero(ptr, layout.size());
             }
             System.dealloc(ptr, layout);
         }
@@ -153,11 +168,11 @@ pub(crate) fn clear_unused_stack() {
     let here = std::ptr::addr_of!(marker) as usize;
     // SAFETY: `__stack_low` is a linker-defined symbol; only its address is
     // used.
-    let low = unsafe { std::ptr::addr_of!(__stack_low) } as usize;
+    let low = std::ptr::addr_of!(__stack_low) as usize;
     let end = here.saturating_sub(MARGIN);
     if end > low {
         // SAFETY: [low, end) is stack memory below every live frame (the
         // margin covers the frames of the calls made from here).
-        unsafe { std::ptr::write_bytes(low as *mut u8, 0, end - low) };
+        unsafe { zero(low as *mut u8, end - low) };
     }
 }

@@ -47,6 +47,10 @@ fn a_20_mb_program_compiles_and_runs() {
     std::fs::write(dir.path().join("big.js"), &program).unwrap();
     let output = build(dir.path(), "big.js");
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    // Bounded: the module holds the 10 MiB string once, plus the engine;
+    // the source text, the comment and the parser's buffers are gone.
+    let size = std::fs::metadata(dir.path().join("out.wasm")).unwrap().len();
+    assert!(size < (10 << 20) + (2 << 20), "the module is {size} bytes");
     let run = run_wasmtime(dir.path(), &dir.path().join("out.wasm"), b"");
     assert_eq!((run.status, run.stdout.as_str()), (Some(0), "10485760 cdef\n"), "{}", run.stderr);
 }
