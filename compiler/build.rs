@@ -3,34 +3,44 @@
 //!
 //! The engine is built by a nested `cargo build` into its own target
 //! directory (`<target>/kiln-engine`, shared by the debug and release builds
-//! of the compiler), with the `engine` profile from the workspace manifest.
+//! of the compiler), twice: with the `engine` profile from the workspace
+//! manifest (the default, tuned for speed) and with `engine-lean` (for
+//! size, `kiln build --lean`).
 //! QuickJS's C code is compiled with the system's clang for wasm32-wasi
 //! against Debian's wasi-libc: rquickjs-sys is told not to download wasi-sdk.
 //!
-//! `KILN_ENGINE_WASM=/path/to/engine.wasm` skips the nested build and embeds
-//! that file instead.
+//! `KILN_ENGINE_WASM=/path/to/engine.wasm` (and `KILN_LEAN_ENGINE_WASM`)
+//! skip the nested build and embed that file instead.
 
 use std::env;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const ENGINE_TARGET: &str = "wasm32-wasip1";
-const ENGINE_PROFILE: &str = "engine";
+
+/// The engine builds: (cargo profile, env var naming a prebuilt one, env var
+/// the compiler reads the path from).
+const ENGINES: &[(&str, &str, &str)] = &[
+    ("engine", "KILN_ENGINE_WASM", "KILN_ENGINE_WASM_PATH"),
+    ("engine-lean", "KILN_LEAN_ENGINE_WASM", "KILN_LEAN_ENGINE_WASM_PATH"),
+];
 
 fn main() {
-    println!("cargo:rerun-if-env-changed=KILN_ENGINE_WASM");
-    let engine = match env::var_os("KILN_ENGINE_WASM") {
-        Some(path) => {
-            let path = PathBuf::from(path);
-            println!("cargo:rerun-if-changed={}", path.display());
-            path
-        }
-        None => build_engine(),
-    };
-    println!("cargo:rustc-env=KILN_ENGINE_WASM_PATH={}", engine.display());
+    for &(profile, prebuilt, path_var) in ENGINES {
+        println!("cargo:rerun-if-env-changed={prebuilt}");
+        let engine = match env::var_os(prebuilt) {
+            Some(path) => {
+                let path = PathBuf::from(path);
+                println!("cargo:rerun-if-changed={}", path.display());
+                path
+            }
+            None => build_engine(profile),
+        };
+        println!("cargo:rustc-env={path_var}={}", engine.display());
+    }
 }
 
-fn build_engine() -> PathBuf {
+fn build_engine(profile: &str) -> PathBuf {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let workspace = manifest_dir.parent().expect("compiler/ lives in the workspace root").to_path_buf();
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -41,7 +51,7 @@ fn build_engine() -> PathBuf {
     cmd.arg("build")
         .arg("--manifest-path")
         .arg(workspace.join("Cargo.toml"))
-        .args(["-p", "kiln-engine", "--target", ENGINE_TARGET, "--profile", ENGINE_PROFILE])
+        .args(["-p", "kiln-engine", "--target", ENGINE_TARGET, "--profile", profile])
         .arg("--target-dir")
         .arg(&target_dir);
     if env::var_os("CARGO_NET_OFFLINE").is_some() {
@@ -67,7 +77,7 @@ fn build_engine() -> PathBuf {
         );
     }
 
-    let wasm = target_dir.join(ENGINE_TARGET).join(ENGINE_PROFILE).join("kiln_engine.wasm");
+    let wasm = target_dir.join(ENGINE_TARGET).join(profile).join("kiln_engine.wasm");
     declare_inputs(&wasm.with_extension("d"), &workspace);
     wasm
 }

@@ -15,7 +15,7 @@
 //! Timings are medians and ratios for reading, never assertions.
 
 use anyhow::{Context, Result, bail};
-use kiln::{Compiler, FunctionMode, IoMode, ModuleCache, Source, SourceKind};
+use kiln::{Compiler, FunctionMode, IoMode, ModuleCache, Profile, Source, SourceKind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use wasmtime::{Config, Engine, Linker, Module, Store};
@@ -28,6 +28,8 @@ struct Case {
     file: &'static str,
     invoke: Option<&'static str>,
     input: Vec<u8>,
+    /// Built with `--lean` (the engine compiled for size).
+    lean: bool,
 }
 
 #[derive(serde::Serialize)]
@@ -99,20 +101,26 @@ fn orders(bytes: usize) -> Vec<u8> {
 
 fn cases(quick: bool) -> Vec<Case> {
     let cart = std::fs::read(workspace().join("examples/discount/input.json")).expect("examples/discount/input.json");
+    let cart_lean = cart.clone();
     let big = if quick { 1 << 20 } else { 10 << 20 };
     vec![
-        Case { name: "empty", file: "bench/programs/empty.js", invoke: None, input: vec![] },
-        Case { name: "console hello", file: "bench/programs/hello.js", invoke: None, input: vec![] },
-        Case { name: "json identity", file: "bench/programs/json-identity.js", invoke: None, input: cart.clone() },
-        Case { name: "json identity", file: "bench/programs/json-identity-fn.mjs", invoke: Some("run"), input: cart.clone() },
-        Case { name: "json transform 1MB", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(1 << 20) },
-        Case { name: "json transform big", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(big) },
-        Case { name: "Kiln.stdin.json big", file: "bench/programs/stdin-json.js", invoke: None, input: orders(big) },
-        Case { name: "discount", file: "examples/discount/discount.js", invoke: None, input: cart.clone() },
-        Case { name: "discount", file: "examples/discount-function/discount.mjs", invoke: Some("run"), input: cart },
-        Case { name: "sieve 2,000,000", file: "examples/sieve/sieve.js", invoke: None, input: b"2000000".to_vec() },
-        Case { name: "richards-lite", file: "bench/programs/richards-lite.js", invoke: None, input: vec![] },
-        Case { name: "string builder", file: "bench/programs/string-builder.js", invoke: None, input: vec![] },
+        Case { name: "empty", file: "bench/programs/empty.js", invoke: None, input: vec![], lean: false },
+        Case { name: "console hello", file: "bench/programs/hello.js", invoke: None, input: vec![], lean: false },
+        Case { name: "json identity", file: "bench/programs/json-identity.js", invoke: None, input: cart.clone(), lean: false },
+        Case { name: "json identity", file: "bench/programs/json-identity-fn.mjs", invoke: Some("run"), input: cart.clone(), lean: false },
+        Case { name: "json transform 1MB", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(1 << 20), lean: false },
+        Case { name: "json transform big", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(big), lean: false },
+        Case { name: "Kiln.stdin.json big", file: "bench/programs/stdin-json.js", invoke: None, input: orders(big), lean: false },
+        Case { name: "discount", file: "examples/discount/discount.js", invoke: None, input: cart.clone(), lean: false },
+        Case { name: "discount", file: "examples/discount-function/discount.mjs", invoke: Some("run"), input: cart, lean: false },
+        Case { name: "sieve 2,000,000", file: "examples/sieve/sieve.js", invoke: None, input: b"2000000".to_vec(), lean: false },
+        Case { name: "richards-lite", file: "bench/programs/richards-lite.js", invoke: None, input: vec![], lean: false },
+        Case { name: "string builder", file: "bench/programs/string-builder.js", invoke: None, input: vec![], lean: false },
+        Case { name: "console hello --lean", file: "bench/programs/hello.js", invoke: None, input: vec![], lean: true },
+        Case { name: "json transform 1MB --lean", file: "bench/programs/json-transform-fn.mjs", invoke: Some("run"), input: orders(1 << 20), lean: true },
+        Case { name: "discount --lean", file: "examples/discount-function/discount.mjs", invoke: Some("run"), input: cart_lean, lean: true },
+        Case { name: "sieve 2,000,000 --lean", file: "examples/sieve/sieve.js", invoke: None, input: b"2000000".to_vec(), lean: true },
+        Case { name: "richards-lite --lean", file: "bench/programs/richards-lite.js", invoke: None, input: vec![], lean: true },
     ]
 }
 
@@ -121,6 +129,7 @@ fn measure(case: &Case, repeats: usize) -> Result<Row> {
     let source = Source::from_path(&path)?;
     let mut compiler = Compiler::new()?;
     compiler.cache(ModuleCache::new(workspace().join("target/bench/cache")));
+    compiler.profile(if case.lean { Profile::Lean } else { Profile::Default });
     if let Some(name) = case.invoke {
         compiler.function_mode(FunctionMode { invoke: vec![name.to_string()], io: IoMode::Json })?;
     }
@@ -234,13 +243,13 @@ fn median(mut times: Vec<Duration>) -> Duration {
 
 fn print_table(rows: &[Row]) {
     println!(
-        "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9} | {:>15} | {:>8} | {:>10} | {:>10} | {:>7} |",
+        "| {:<26} | {:<8} | {:>10} | {:>12} | {:>9} | {:>15} | {:>8} | {:>10} | {:>10} | {:>7} |",
         "program", "mode", "input B", "module B", "build ms", "fuel", "mem MiB", "wasm ms", "native ms", "ratio"
     );
     println!("|{}|", ["---"; 10].join("|"));
     for r in rows {
         println!(
-            "| {:<20} | {:<8} | {:>10} | {:>12} | {:>9.0} | {:>15} | {:>8.1} | {:>10.2} | {:>10} | {:>7} |",
+            "| {:<26} | {:<8} | {:>10} | {:>12} | {:>9.0} | {:>15} | {:>8.1} | {:>10.2} | {:>10} | {:>7} |",
             r.name,
             r.mode,
             r.input_bytes,

@@ -38,6 +38,7 @@ mod output;
 mod rewrite;
 mod runner;
 mod source;
+mod splice;
 
 pub use error::{Error, JsLocation};
 pub use module_graph::{ModuleFile, collect as collect_module_graph};
@@ -50,8 +51,33 @@ pub use source::{FunctionMode, IoMode, STDIN_NAME, Source, SourceKind};
 use kiln_snapshot::{SnapshotError, Snapshotter};
 use std::time::{Duration, Instant};
 
-/// The engine module, built from `engine/` by `build.rs`.
+/// The engine module, built from `engine/` by `build.rs`, tuned for speed.
 pub static ENGINE_WASM: &[u8] = include_bytes!(env!("KILN_ENGINE_WASM_PATH"));
+
+/// The same engine compiled for size (`opt-level = "z"`), for [`Profile::Lean`].
+pub static LEAN_ENGINE_WASM: &[u8] = include_bytes!(env!("KILN_LEAN_ENGINE_WASM_PATH"));
+
+/// Which build of the engine a module is made from. Both run the same
+/// JavaScript with the same results; they differ in size and speed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Profile {
+    /// QuickJS compiled for speed (`opt-level = 3`).
+    #[default]
+    Default,
+    /// QuickJS compiled for size (`opt-level = "z"`): ~360 KB less code,
+    /// slower to run (see the README's benchmark table).
+    Lean,
+}
+
+impl Profile {
+    /// The engine module of this profile.
+    pub fn engine(self) -> &'static [u8] {
+        match self {
+            Profile::Default => ENGINE_WASM,
+            Profile::Lean => LEAN_ENGINE_WASM,
+        }
+    }
+}
 
 /// A compiled module and what it took to make it.
 #[derive(Debug)]
@@ -82,7 +108,9 @@ pub struct BuildTimings {
 pub struct Compiler {
     snapshotter: Snapshotter,
     rewrite: RewriteOptions,
+    finisher: splice::Finisher,
     function_mode: Option<FunctionMode>,
+    engine: &'static [u8],
 }
 
 impl Compiler {
@@ -92,7 +120,13 @@ impl Compiler {
     ///
     /// Fails if wasmtime cannot be set up on this host.
     pub fn new() -> Result<Self, Error> {
-        Ok(Compiler { snapshotter: Snapshotter::new().map_err(Error::Snapshot)?, rewrite: RewriteOptions::default(), function_mode: None })
+        Ok(Compiler {
+            snapshotter: Snapshotter::new().map_err(Error::Snapshot)?,
+            rewrite: RewriteOptions::default(),
+            finisher: splice::Finisher::default(),
+            function_mode: None,
+            engine: ENGINE_WASM,
+        })
     }
 
     /// Builds in function mode: the program must be an ES module; its top
@@ -108,8 +142,10 @@ impl Compiler {
     }
 
     /// Keeps compiled code in `cache`: the engine is then compiled once,
-    /// not on every build.
+    /// not on every build, and the program-independent part of the final
+    /// rewrite is done once too.
     pub fn cache(&mut self, cache: ModuleCache) -> &mut Self {
+        self.finisher.set_cache_dir(cache.dir().to_path_buf());
         self.snapshotter.set_cache(cache);
         self
     }
@@ -119,6 +155,12 @@ impl Compiler {
     /// [`Error::JsException`] (default: 60 s).
     pub fn build_time_limit(&mut self, limit: std::time::Duration) -> &mut Self {
         self.snapshotter.set_init_time_limit(limit);
+        self
+    }
+
+    /// Builds modules from the engine of `profile` (default: [`Profile::Default`]).
+    pub fn profile(&mut self, profile: Profile) -> &mut Self {
+        self.engine = profile.engine();
         self
     }
 
@@ -143,10 +185,10 @@ impl Compiler {
         let modules = self.module_graph(source)?;
         let snapshot = self
             .snapshotter
-            .preinitialize(ENGINE_WASM, &source.init_input(&modules, self.function_mode.as_ref()))
+            .preinitialize(self.engine, &source.init_input(&modules, self.function_mode.as_ref()))
             .map_err(|e| self.init_error(e, source, &modules))?;
         let started = Instant::now();
-        let wasm = finish_module(&snapshot.wasm, &rewrite)?;
+        let wasm = self.finisher.finish(&snapshot.wasm, &rewrite)?;
         let timings = BuildTimings {
             engine_compile: snapshot.timings.compile,
             init: snapshot.timings.init,
@@ -168,7 +210,7 @@ impl Compiler {
         let source = &self.prepared(source);
         let modules = self.module_graph(source)?;
         self.snapshotter
-            .check(ENGINE_WASM, &source.init_input(&modules, self.function_mode.as_ref()))
+            .check(self.engine, &source.init_input(&modules, self.function_mode.as_ref()))
             .map(drop)
             .map_err(|e| self.init_error(e, source, &modules))
     }
@@ -187,7 +229,7 @@ impl Compiler {
         let Err(import_error @ Error::Import { .. }) = collected else { return collected };
         // Compiled alone, the entry either fails to parse or fails (again)
         // at its imports.
-        match self.snapshotter.check(ENGINE_WASM, &source.init_input(&[], self.function_mode.as_ref())) {
+        match self.snapshotter.check(self.engine, &source.init_input(&[], self.function_mode.as_ref())) {
             Err(e @ SnapshotError::InitExited { .. }) => match self.init_error(e, source, &[]) {
                 syntax @ Error::JsSyntax { .. } => Err(syntax),
                 _ => Err(import_error),
@@ -238,7 +280,7 @@ impl Compiler {
         let text = source.text.as_str();
         let exhausts = |len: usize| {
             let prefix = Source { text: text[..len].to_string(), ..source.clone() };
-            matches!(self.snapshotter.check(ENGINE_WASM, &prefix.init_input(modules, None)), Err(e) if ran_out_of_stack(&e))
+            matches!(self.snapshotter.check(self.engine, &prefix.init_input(modules, None)), Err(e) if ran_out_of_stack(&e))
         };
         if !exhausts(text.len()) {
             return None;

@@ -7,7 +7,10 @@
 //! - unless the program may `eval`, QuickJS's parser is cut off (see
 //!   [`RewriteOptions::keep_parser`]) and removed with the other dead code;
 //! - custom sections (names, producers, target features) are dropped, and a
-//!   producers entry names Kiln, unless names are kept for debugging.
+//!   producers entry names Kiln, unless names are kept for debugging;
+//! - the snapshot's data segments are merged across short runs of zeros.
+//!
+//! Builds seldom run this: see [`crate::splice`].
 
 use crate::error::Error;
 
@@ -51,7 +54,6 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
         module.exports.delete(id);
     }
     walrus::passes::gc::run(&mut module);
-    merge_data_segments(&mut module);
 
     let customs: Vec<_> = module.customs.iter().map(|(id, _)| id).collect();
     for id in customs {
@@ -62,47 +64,9 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
     if !options.keep_names {
         module.name = None;
     }
-    Ok(module.emit_wasm())
-}
-
-/// Gaps of zeros up to this many bytes are cheaper to store than the header
-/// of another data segment (flags, offset expression and length: 6-9 bytes).
-const MAX_MERGED_GAP: u32 = 8;
-
-/// Merges active data segments separated by short runs of zeros.
-///
-/// The snapshot has one segment per run of non-zero memory, thousands of
-/// them for QuickJS's heap; their headers alone cost tens of kilobytes.
-fn merge_data_segments(module: &mut walrus::Module) {
-    let mut segments: Vec<(walrus::MemoryId, u32, walrus::DataId)> = module
-        .data
-        .iter()
-        .filter_map(|data| match &data.kind {
-            walrus::DataKind::Active { memory, offset: walrus::ConstExpr::Value(walrus::ir::Value::I32(at)) } => {
-                Some((*memory, *at as u32, data.id()))
-            }
-            _ => None,
-        })
-        .collect();
-    segments.sort_by_key(|&(memory, at, _)| (memory.index(), at));
-    let mut merged: Vec<(walrus::MemoryId, u32, Vec<u8>)> = Vec::new();
-    for &(memory, at, id) in &segments {
-        let value = std::mem::take(&mut module.data.get_mut(id).value);
-        match merged.last_mut() {
-            Some((m, start, bytes)) if *m == memory && at >= *start + bytes.len() as u32 && at - (*start + bytes.len() as u32) <= MAX_MERGED_GAP => {
-                bytes.resize((at - *start) as usize, 0);
-                bytes.extend_from_slice(&value);
-            }
-            _ => merged.push((memory, at, value)),
-        }
-    }
-    for (_, _, id) in segments {
-        module.data.delete(id);
-    }
-    for (memory, at, value) in merged {
-        let offset = walrus::ConstExpr::Value(walrus::ir::Value::I32(at as i32));
-        module.data.add(walrus::DataKind::Active { memory, offset }, value);
-    }
+    // walrus keeps the snapshot's segments as they are; the data section
+    // is re-encoded, merged, by the same code as a splice's.
+    crate::splice::with_data(&module.emit_wasm(), crate::splice::snapshot_data(snapshot)?)
 }
 
 /// QuickJS's entry to its parser, reached at run time only through the

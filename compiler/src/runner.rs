@@ -117,6 +117,15 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
 /// so that deep recursion throws a `RangeError` well before this is reached.
 pub const WASM_STACK: usize = 16 << 20;
 
+/// Names `kiln run`'s entries in the compiled-code cache. It changes with
+/// the wasmtime configuration below where wasmtime would not notice (the
+/// memory image is baked into the compiled artifact).
+const RUN_CACHE_PURPOSE: &str = "run-dense256m";
+
+/// Memory images up to this size are mapped copy-on-write however sparse
+/// their data (wasmtime's default: 16 MiB).
+const DENSE_IMAGE_SIZE: u64 = 256 << 20;
+
 /// Stack for the host's frames below and between the wasm frames (WASI
 /// calls run on the same thread).
 const HOST_STACK: usize = 4 << 20;
@@ -133,11 +142,16 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     // though nothing here runs async.
     config.async_stack_size(WASM_STACK + HOST_STACK);
     config.max_wasm_stack(WASM_STACK);
+    // A snapshot's data can lie sparsely in a large memory (a big program's
+    // parser grew the heap, then freed most of it). By default wasmtime then
+    // copies every segment on each instantiation (metered as fuel: ~1 per
+    // byte) instead of mapping one copy-on-write image; allow such images.
+    config.memory_guaranteed_dense_image_size(DENSE_IMAGE_SIZE);
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
     let started = Instant::now();
     let module = match &options.cache {
-        Some(cache) => cache.load_or_compile(&engine, wasm, "run"),
+        Some(cache) => cache.load_or_compile(&engine, wasm, RUN_CACHE_PURPOSE),
         None => Module::new(&engine, wasm),
     }
     .map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;

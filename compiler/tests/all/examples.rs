@@ -1,6 +1,6 @@
-//! Every program in `examples/` is built and run on both hosts; stdout (and
-//! stderr and exit status, where the example states them) must match the
-//! expected files byte for byte.
+//! Every program in `examples/` is built (with the default and the `--lean`
+//! engine) and run on both hosts; stdout (and stderr and exit status, where
+//! the example states them) must match the expected files byte for byte.
 
 use crate::util::{kiln, run_both, run_with_stdin, workspace};
 use std::path::{Path, PathBuf};
@@ -41,16 +41,23 @@ fn load(dir: &Path) -> Option<Example> {
     })
 }
 
+/// Builds the example as it asks, once as it is and once with `--lean`
+/// (the engine compiled for size must behave the same), and checks both.
 fn check(name: &str) {
     let example = load(&workspace().join("examples").join(name)).expect("example exists");
     let out = tempfile::tempdir().unwrap();
-    let wasm = out.path().join(format!("{name}.wasm"));
-    let output = run_with_stdin(kiln(&example.dir).args(["build", "-q", &example.program, "-o"]).arg(&wasm).args(&example.build_args), b"");
-    assert!(output.status.success(), "building {name}: {}", String::from_utf8_lossy(&output.stderr));
-    let run = run_both(out.path(), &wasm, &example.input);
-    assert_eq!(run.stdout, example.expected_stdout, "stdout of {name}");
-    assert_eq!(run.stderr, example.expected_stderr, "stderr of {name}");
-    assert_eq!(run.status, Some(example.expected_status), "exit status of {name}");
+    for profile in [&[][..], &["--lean"][..]] {
+        let wasm = out.path().join(format!("{name}{}.wasm", profile.join("")));
+        let output = run_with_stdin(
+            kiln(&example.dir).args(["build", "-q", &example.program, "-o"]).arg(&wasm).args(&example.build_args).args(profile),
+            b"",
+        );
+        assert!(output.status.success(), "building {name} {profile:?}: {}", String::from_utf8_lossy(&output.stderr));
+        let run = run_both(out.path(), &wasm, &example.input);
+        assert_eq!(run.stdout, example.expected_stdout, "stdout of {name} {profile:?}");
+        assert_eq!(run.stderr, example.expected_stderr, "stderr of {name} {profile:?}");
+        assert_eq!(run.status, Some(example.expected_status), "exit status of {name} {profile:?}");
+    }
 }
 
 #[test]

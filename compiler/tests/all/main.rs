@@ -13,6 +13,7 @@ mod limits;
 mod module_shape;
 mod sandbox;
 mod size;
+mod skeleton;
 mod streams;
 mod test262;
 mod util;

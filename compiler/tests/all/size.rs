@@ -8,6 +8,13 @@ use crate::util::{kiln, run_both, run_with_stdin};
 /// this budget only guards against regressions.
 const HELLO_BUDGET: u64 = 1_185_000;
 
+/// `--lean` hello world may not grow past this. Measured at 799,282 bytes
+/// when set (issue 5 asks for 256,000: not reached).
+const LEAN_HELLO_BUDGET: u64 = 815_000;
+
+/// What compiling QuickJS for size saves at least (measured: ~360 KB).
+const LEAN_SAVES_AT_LEAST: u64 = 300_000;
+
 /// What dropping the parser saves at least (measured: ~200 KB).
 const PARSER_AT_LEAST: u64 = 150_000;
 
@@ -25,6 +32,25 @@ fn hello_world_stays_within_the_size_budget() {
     let size = std::fs::metadata(&wasm).unwrap().len();
     assert!(size <= HELLO_BUDGET, "hello world is {size} bytes, over the budget of {HELLO_BUDGET}");
     assert_eq!(run_both(dir.path(), &wasm, b"").stdout, "hello\n");
+}
+
+/// `--lean` modules are much smaller and do exactly what default ones do.
+#[test]
+fn lean_modules_are_smaller_and_behave_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.js"), "console.log('hello')\n").unwrap();
+    std::fs::write(dir.path().join("app.js"), USES_EVAL).unwrap();
+    let default = build_with(dir.path(), "hello.js", "hello.wasm", &[]);
+    let lean = build_with(dir.path(), "hello.js", "hello-lean.wasm", &["--lean"]);
+    let (default_size, lean_size) = (std::fs::metadata(&default).unwrap().len(), std::fs::metadata(&lean).unwrap().len());
+    assert!(lean_size <= LEAN_HELLO_BUDGET, "lean hello world is {lean_size} bytes, over the budget of {LEAN_HELLO_BUDGET}");
+    assert!(lean_size + LEAN_SAVES_AT_LEAST <= default_size, "--lean should save at least {LEAN_SAVES_AT_LEAST} bytes: {default_size} default, {lean_size} lean");
+    assert_eq!(run_both(dir.path(), &lean, b"").stdout, "hello\n");
+    for extra in [&[][..], &["--eval"][..]] {
+        let default = build_with(dir.path(), "app.js", "app.wasm", extra);
+        let lean = build_with(dir.path(), "app.js", "app-lean.wasm", &[extra, &["--lean"]].concat());
+        assert_eq!(run_both(dir.path(), &lean, b"").stdout, run_both(dir.path(), &default, b"").stdout, "{extra:?}");
+    }
 }
 
 /// Build-time garbage (the init input, the source text, the parser's
