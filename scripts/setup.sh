@@ -3,6 +3,7 @@
 #   - the Rust target wasm32-wasip1 (for the engine);
 #   - clang, lld and llvm-ar for wasm32-wasi, Debian's wasi-libc and the
 #     wasm32 compiler runtime (QuickJS's C code is compiled with them);
+#   - binaryen's wasm-opt (shrinks the engine behind `kiln build --lean`);
 #   - Node.js (the second WASI host the tests run modules on).
 # Safe to run any number of times.
 set -euo pipefail
@@ -25,7 +26,7 @@ else
   rustup target add wasm32-wasip1
 fi
 
-packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32)
+packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 binaryen)
 command -v node >/dev/null || packages+=(nodejs)
 missing=()
 for p in "${packages[@]}"; do

@@ -184,7 +184,7 @@ fn encode_result<'js>(ctx: &Ctx<'js>, io: IoMode, value: Value<'js>) -> rquickjs
             Ok(text.into_bytes())
         }
         IoMode::Text => match value.as_string() {
-            Some(s) => Ok(s.to_string()?.into_bytes()),
+            Some(s) => Ok(kiln_js_runtime::utf8_bytes(s)?),
             None => Err(wrong_type("a string")),
         },
         IoMode::Bytes => match value.as_object().and_then(|o| o.as_typed_array::<u8>()) {

@@ -16,9 +16,10 @@
 //! [`Console`] to write through and whether the method writes to stderr.
 
 use crate::io::Stdio;
+use crate::utf8::JsUtf8;
 use rquickjs::{Ctx, Function, Object, qjs};
 use std::cell::{Cell, RefCell};
-use std::ffi::{c_int, c_char};
+use std::ffi::c_int;
 use std::rc::{Rc, Weak};
 
 /// State shared by the fast console methods.
@@ -86,50 +87,6 @@ impl Console {
 
 /// Calls with more arguments than this take the JavaScript path.
 const MAX_FAST_ARGS: usize = 8;
-
-/// The UTF-8 bytes of a JavaScript string, borrowed from QuickJS (no copy
-/// for ASCII strings) and released on drop.
-struct JsUtf8 {
-    ctx: *mut qjs::JSContext,
-    ptr: *const c_char,
-    len: usize,
-}
-
-impl JsUtf8 {
-    /// `None` if `value` is not a string, QuickJS fails, or the text is not
-    /// valid UTF-8 (a lone surrogate), exactly when rquickjs's
-    /// `String::to_string`, which the formatter's path uses, fails.
-    ///
-    /// # Safety
-    ///
-    /// `ctx` is a live context and `value` a live value of it.
-    unsafe fn new(ctx: *mut qjs::JSContext, value: qjs::JSValue) -> Option<Self> {
-        // SAFETY: per this function's contract.
-        if !unsafe { qjs::JS_IsString(value) } {
-            return None;
-        }
-        let mut len: usize = 0;
-        // SAFETY: per this function's contract.
-        let ptr = unsafe { qjs::JS_ToCStringLen(ctx, &mut len, value) };
-        if ptr.is_null() {
-            return None;
-        }
-        let text = JsUtf8 { ctx, ptr, len };
-        std::str::from_utf8(text.bytes()).is_ok().then_some(text)
-    }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: QuickJS returned `len` bytes at `ptr`, alive until freed.
-        unsafe { std::slice::from_raw_parts(self.ptr.cast(), self.len) }
-    }
-}
-
-impl Drop for JsUtf8 {
-    fn drop(&mut self) {
-        // SAFETY: `ptr` came from JS_ToCStringLen on this context.
-        unsafe { qjs::JS_FreeCString(self.ctx, self.ptr) };
-    }
-}
 
 /// A console method: magic is `index * 2 + is_error`, data slot 0 the
 /// JavaScript implementation.

@@ -8,10 +8,8 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::R
     native.set(
         "encodeUtf8",
         Function::new(ctx.clone(), |ctx: Ctx<'js>, text: rquickjs::String<'js>| -> rquickjs::Result<TypedArray<'js, u8>> {
-            // QuickJS converts lone surrogates to U+FFFD here, as the
-            // Encoding standard asks of TextEncoder.
-            let text = text.to_string()?;
-            TypedArray::new(ctx, text.into_bytes())
+            // Lone surrogates become U+FFFD, as the Encoding standard asks.
+            TypedArray::new(ctx, crate::utf8::string_bytes(&text)?)
         }),
     )?;
     native.set(

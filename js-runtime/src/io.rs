@@ -237,8 +237,8 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
                 return Err(Exception::throw_message(&ctx, &format!("writeSync: fd {fd} is not writable (use 1 for stdout, 2 for stderr)")));
             }
             let written = if let Some(s) = data.as_string() {
-                let text = s.to_string()?;
-                io.write(fd, text.as_bytes()).map(|_| text.len())
+                let text = crate::utf8::string_bytes(s)?;
+                io.write(fd, &text).map(|_| text.len())
             } else if let Some(bytes) = data.as_object().and_then(|o| o.as_typed_array::<u8>()) {
                 let raw = bytes.as_raw().ok_or_else(|| Exception::throw_type(&ctx, "writeSync: the array's buffer is detached"))?;
                 // SAFETY: the typed array is alive for this call and nothing
@@ -255,9 +255,10 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
     let io = stdio.clone();
     native.set(
         "console",
-        Function::new(ctx.clone(), move |ctx: Ctx<'js>, is_error: bool, text: String| -> rquickjs::Result<()> {
+        Function::new(ctx.clone(), move |ctx: Ctx<'js>, is_error: bool, text: rquickjs::String<'js>| -> rquickjs::Result<()> {
             let fd = if is_error || io.console_to_stderr.get() { 2 } else { 1 };
-            io.write(fd, text.as_bytes()).map_err(|e| io_error(&ctx, &io, "console", &e))
+            let text = crate::utf8::string_bytes(&text)?;
+            io.write(fd, &text).map_err(|e| io_error(&ctx, &io, "console", &e))
         }),
     )?;
 

@@ -44,6 +44,9 @@ mod host;
 mod io;
 mod promise_state;
 mod random;
+mod utf8;
+
+pub use utf8::string_bytes as utf8_bytes;
 
 pub use bytecode::{compile_script, run_script};
 pub use event_loop::UnhandledRejections;

@@ -33,7 +33,12 @@ fn corpus_is_covered() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["console-methods.js", "encoding.js", "format.js", "inspect.js", "timers.js", "web.js"], "add a #[test] for each new corpus program");
+    assert_eq!(names, ["console-methods.js", "encoding.js", "format.js", "inspect.js", "lone-surrogates.js", "timers.js", "web.js"], "add a #[test] for each new corpus program");
+}
+
+#[test]
+fn lone_surrogates() {
+    check("lone-surrogates.js");
 }
 
 #[test]

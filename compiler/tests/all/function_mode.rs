@@ -21,6 +21,7 @@ export function upper(text) { return text.toUpperCase(); }
 export function reverse(bytes) { return bytes.slice().reverse(); }
 export function double(x) { return { n: x.n * 2, tag: x.pad.slice(0, 1) }; }
 export function count(text) { return String(++calls); }
+export function lone(text) { return "<\ud83d" + text + ">"; }   // half an emoji
 "#;
 
 fn build_with(dir: &Path, args: &[&str]) -> Output {
@@ -70,6 +71,9 @@ fn top_level_runs_at_build_time_only() {
 fn text_and_bytes_modes() {
     let (dir, wasm) = build_ok(&["--invoke", "upper", "--io", "text"]);
     assert_eq!(invoke(dir.path(), &wasm, "upper", "héllo\n".as_bytes()).stdout, "HÉLLO\n");
+    // A lone surrogate cannot be UTF-8: written as U+FFFD, as Node does.
+    let (dir, wasm) = build_ok(&["--invoke", "lone", "--io", "text"]);
+    assert_eq!(invoke(dir.path(), &wasm, "lone", b"x").stdout, "<\u{FFFD}x>");
     let (dir, wasm) = build_ok(&["--invoke", "reverse", "--io", "bytes"]);
     for mut host in [kiln(dir.path()), node_entry(dir.path(), &wasm, "reverse")] {
         if host.get_program() != "node" {

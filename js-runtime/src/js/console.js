@@ -26,6 +26,8 @@
       else if (ch === "\f") out += "\\f";
       else if (ch === "\v") out += "\\v";
       else if (ch < " " || ch === "\x7f") out += "\\x" + ch.charCodeAt(0).toString(16).padStart(2, "0").toUpperCase();
+      // A lone surrogate (iteration yields pairs whole), as Node shows it.
+      else if (ch.length === 1 && ch >= "\ud800" && ch <= "\udfff") out += "\\u" + ch.charCodeAt(0).toString(16);
       else out += ch;
     }
     return out + q;
