@@ -338,12 +338,12 @@ fn timers_set_late_still_run() {
 }
 
 #[test]
-fn console_lone_surrogates_take_the_formatter_path() {
+fn console_writes_lone_surrogates_as_replacement_characters() {
     let h = Harness::new(b"");
-    let (out, err) = h.run("try { console.log('a\\ud800b', 'c'); } catch (e) { console.error('threw', e.message) }");
-    // As before the fast path existed: the formatter's conversion fails.
-    assert_eq!(out, "");
-    assert!(err.starts_with("threw Conversion from string failed"), "{err}");
+    // Both paths: the native fast path (strings only) and the formatter.
+    let (out, err) = h.run("console.log('a\\ud800b', 'c'); console.log('%s!', '\\udc00'); console.log(['\\ud83d']);");
+    assert_eq!(out, "a\u{FFFD}b c\n\u{FFFD}!\n[ '\\ud83d' ]\n");
+    assert_eq!(err, "");
 }
 
 #[test]
