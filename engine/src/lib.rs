@@ -219,6 +219,14 @@ fn init() -> Result<Engine, BuildError> {
     let rejections = UnhandledRejections::track(&rt);
     let ctx = Context::full(&rt).map_err(|e| BuildError::internal(format!("creating the context: {e}")))?;
     ctx.with(|ctx| stack::install_limit(&ctx, STACK_LIMIT)).map_err(|e| BuildError::internal(format!("limiting the stack: {e}")))?;
+    // The module runs on one thread: an `Atomics.wait` could never be woken
+    // (and the C shim behind it cannot wait, see
+    // engine/c/single_thread_atomics.h). As on a browser's main thread, it
+    // throws `TypeError: cannot block in this thread` instead. QuickJS's
+    // default is the same; saying so here keeps it true whatever rquickjs
+    // or QuickJS default to.
+    // SAFETY: the context is live, and so is its runtime.
+    ctx.with(|ctx| unsafe { qjs::JS_SetCanBlock(qjs::JS_GetRuntime(ctx.as_raw().as_ptr()), false) });
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;

@@ -34,9 +34,6 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("test_std.js", "imports the qjs:std and qjs:os host modules"),
     ("test_worker.js", "imports the qjs:os host module (workers)"),
     ("test_worker_module.js", "imports the qjs:os host module (workers)"),
-    ("atomics-store-leak.js", "Atomics: quickjs.c defines CONFIG_ATOMICS only when !defined(__wasi__), so the wasm32-wasi build has no Atomics"),
-    ("bug1301.js", "Atomics: quickjs.c defines CONFIG_ATOMICS only when !defined(__wasi__), so the wasm32-wasi build has no Atomics"),
-    ("bug1302.js", "Atomics: quickjs.c defines CONFIG_ATOMICS only when !defined(__wasi__), so the wasm32-wasi build has no Atomics"),
     ("bug1661.js", "Kiln difference: an unhandled promise rejection fails the program (as in Node); qjs ignores it unless asked to track rejections"),
     ("import-attributes-identity.js", "imports a JSON module (import attributes); Kiln bundles JavaScript files only"),
 ];
