@@ -40,7 +40,7 @@ mod runner;
 mod source;
 
 pub use error::{Error, JsLocation};
-pub use module_graph::{ModuleFile, collect as collect_module_graph};
+pub use module_graph::{ModuleFile, ModuleKind, collect as collect_module_graph};
 pub use output::write_atomically;
 pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
 pub use runner::{Outcome, RunOptions, RunReport, run_module};

@@ -233,7 +233,7 @@ fn init() -> Result<Engine, BuildError> {
     // SAFETY: the API is installed once per process, just above.
     unsafe { kiln_js_runtime::wipe_sources() };
     // The imported files: served from memory while the program compiles.
-    let catalog = modules::install(&rt, &input.file, std::mem::take(&mut input.modules));
+    let catalog = modules::install(&rt, &input.file, std::mem::take(&mut input.modules), std::mem::take(&mut input.data));
     let mode = if input.invoke.is_empty() {
         let program = ctx.with(|ctx| compile(&ctx, &input))?;
         if unsafe { qjs::JS_VALUE_GET_TAG(program.value) } == qjs::JS_TAG_MODULE {
@@ -247,6 +247,7 @@ fn init() -> Result<Engine, BuildError> {
         js.set_build_time(false);
         Mode::Functions(functions)
     };
+    ctx.with(|ctx| modules::preload_data(&ctx, &catalog))?;
     ctx.with(|ctx| modules::compile_rest(&ctx, &catalog))?;
     settle_heap(&rt);
     Ok(Engine { rt, ctx, js, rejections, mode })

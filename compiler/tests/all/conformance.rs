@@ -35,7 +35,6 @@ const EXCLUDED: &[(&str, &str)] = &[
     ("test_std.js", "imports the qjs:std and qjs:os host modules"),
     ("test_worker.js", "imports the qjs:os host module (workers)"),
     ("test_worker_module.js", "imports the qjs:os host module (workers)"),
-    ("import-attributes-identity.js", "imports a JSON module (import attributes); Kiln bundles JavaScript files only"),
 ];
 
 /// Programs that end with a promise rejection no handler ever claimed: each
