@@ -84,9 +84,17 @@ fn build_engine(profile: &str) -> PathBuf {
     for var in ["CARGO_ENCODED_RUSTFLAGS", "RUSTFLAGS", "CARGO_TARGET_DIR", "CARGO_BUILD_TARGET", "CARGO_PROFILE_RELEASE_DEBUG"] {
         cmd.env_remove(var);
     }
-    for (var, value) in c_toolchain_env() {
-        if env::var_os(&var).is_none() {
-            cmd.env(var, value);
+    for (var, value) in c_toolchain_env(&workspace) {
+        match env::var(&var) {
+            Err(_) => {
+                cmd.env(var, value);
+            }
+            // The caller's own C flags are kept, and ours added: without
+            // them the engine would silently lose `Atomics`.
+            Ok(theirs) if var.starts_with("CFLAGS_") => {
+                cmd.env(var, format!("{theirs} {value}"));
+            }
+            Ok(_) => {}
         }
     }
 
@@ -120,17 +128,58 @@ fn engine_target_dir(out_dir: &Path) -> PathBuf {
 }
 
 /// Environment for rquickjs-sys to compile QuickJS with the system clang.
-fn c_toolchain_env() -> Vec<(String, String)> {
+///
+/// Besides the toolchain, the C flags turn on QuickJS's `Atomics` object,
+/// which quickjs.c leaves out on wasi: `-DCONFIG_ATOMICS`, and `-include`
+/// of `engine/c/single_thread_atomics.h`, which supplies the lock and
+/// condition variable types that code needs on a single thread (see the
+/// header). rquickjs-sys's C build (the `cc` crate) reruns when these
+/// variables change, not when the header does, so the flags carry a hash of
+/// the header's contents: editing it changes the flags and QuickJS is
+/// recompiled.
+fn c_toolchain_env(workspace: &Path) -> Vec<(String, String)> {
     let pick = |names: &[&'static str]| -> &'static str {
         names.iter().copied().find(|n| on_path(n)).unwrap_or(names[names.len() - 1])
     };
     let target = ENGINE_TARGET.replace('-', "_");
+    let shim = workspace.join(ATOMICS_SHIM);
+    println!("cargo:rerun-if-changed={}", shim.display());
+    let contents = std::fs::read(&shim).unwrap_or_else(|e| panic!("reading {}: {e}", shim.display()));
+    let cflags = vec![
+        "--target=wasm32-wasi".to_string(),
+        "-DCONFIG_ATOMICS".to_string(),
+        format!("-DKILN_ATOMICS_SHIM_HASH={:016x}", fnv1a(&contents)),
+        "-include".to_string(),
+        shell_quote(&shim.to_string_lossy()),
+    ];
     vec![
         ("RQUICKJS_SYS_NO_WASI_SDK".into(), "1".into()),
         (format!("CC_{target}"), pick(&["clang-16", "clang"]).into()),
         (format!("AR_{target}"), pick(&["llvm-ar-16", "llvm-ar"]).into()),
-        (format!("CFLAGS_{target}"), "--target=wasm32-wasi".into()),
+        (format!("CFLAGS_{target}"), cflags.join(" ")),
+        // The header's path is quoted, so that a workspace path with spaces
+        // stays one argument; unquoted flags split the same either way.
+        ("CC_SHELL_ESCAPED_FLAGS".into(), "1".into()),
     ]
+}
+
+/// The header that lets QuickJS's `Atomics` compile on single-threaded wasi.
+const ATOMICS_SHIM: &str = "engine/c/single_thread_atomics.h";
+
+/// 64-bit FNV-1a: a stable fingerprint (std's hasher may change between
+/// Rust releases, which would rebuild QuickJS for nothing).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Quotes `s` for a POSIX shell (what `cc` parses the flags as, given
+/// `CC_SHELL_ESCAPED_FLAGS`).
+fn shell_quote(s: &str) -> String {
+    if s.bytes().all(|b| b.is_ascii_alphanumeric() || b"/._-+=:,".contains(&b)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 fn on_path(program: &str) -> bool {

@@ -41,7 +41,7 @@ mod source;
 mod splice;
 
 pub use error::{Error, JsLocation};
-pub use module_graph::{ModuleFile, collect as collect_module_graph};
+pub use module_graph::{ModuleFile, ModuleKind, collect as collect_module_graph};
 pub use output::write_atomically;
 pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
 pub use runner::{Outcome, RunOptions, RunReport, run_module};

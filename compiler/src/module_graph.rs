@@ -10,6 +10,15 @@
 //! `../shared/a.mjs`) — the engine's resolver (`engine/src/modules.rs`)
 //! folds specifiers the same way, and stack traces show these names.
 //!
+//! Import attributes choose what a file is: `with { type: "json" }` a JSON
+//! module, `with { type: "text" }` a text module (any UTF-8 file, the entry
+//! included); without attributes a `.js`/`.mjs` file is JavaScript and, as
+//! in QuickJS-NG's `qjs`, a `.json` file JSON. Another `type`, another
+//! attribute key, or a file of another extension without a `type` fails the
+//! build at the import. JSON and text files are not scanned for imports; a
+//! JSON file is parsed by the engine at build time, so a syntax error in it
+//! fails the build with its position.
+//!
 //! A static import that cannot be served (missing file, unsupported
 //! specifier) fails the build with the position of its specifier. A dynamic
 //! `import()` of a file that cannot be found is left to fail at run time, as
@@ -20,13 +29,45 @@ use crate::source::Source;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A file of the graph other than the entry.
+/// A file of the graph other than the entry (or the entry imported as
+/// text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ModuleFile {
     /// The module's name: its path relative to the entry's directory.
     pub name: String,
     /// Its source text.
     pub text: String,
+    /// What the program imports it as.
+    pub kind: ModuleKind,
+}
+
+/// What a file is imported as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ModuleKind {
+    /// An ES module.
+    JavaScript,
+    /// A JSON module: imported `with { type: "json" }` (`typed`) and/or,
+    /// being a `.json` file, without attributes (`untyped`). The engine keeps
+    /// the two forms apart, as distinct modules.
+    Json {
+        /// Imported `with { type: "json" }`.
+        typed: bool,
+        /// Imported without attributes.
+        untyped: bool,
+    },
+    /// A text module (`with { type: "text" }`).
+    Text,
+}
+
+impl ModuleKind {
+    /// Sorts and deduplicates the graph: one entry per file and kind.
+    fn key(self) -> u8 {
+        match self {
+            ModuleKind::JavaScript => 0,
+            ModuleKind::Json { .. } => 1,
+            ModuleKind::Text => 2,
+        }
+    }
 }
 
 /// One import found in a file.
@@ -41,6 +82,42 @@ pub(crate) struct Import {
     pub(crate) clause: std::ops::Range<usize>,
     /// `import(...)` rather than a declaration.
     pub(crate) dynamic: bool,
+    /// The attributes written after the specifier (`with { type: "json" }`),
+    /// as (key, key offset, value, value offset).
+    pub(crate) attributes: Vec<(String, usize, String, usize)>,
+}
+
+/// What `import` asks for: the kind, or why it cannot be served (and the
+/// byte offset to point at).
+pub(crate) fn requested_kind(import: &Import) -> Result<ModuleKind, (usize, String)> {
+    const SUPPORTED: &str = "Kiln supports with { type: \"json\" } and with { type: \"text\" }";
+    let mut kind = None;
+    for (key, key_at, value, value_at) in &import.attributes {
+        if key != "type" {
+            return Err((*key_at, format!("import attribute '{key}' is not supported; {SUPPORTED}")));
+        }
+        kind = Some(match value.as_str() {
+            "json" => ModuleKind::Json { typed: true, untyped: false },
+            "text" => ModuleKind::Text,
+            other => return Err((*value_at, format!("unsupported module type '{other}'; {SUPPORTED}"))),
+        });
+    }
+    if let Some(kind) = kind {
+        return Ok(kind);
+    }
+    let path = import.specifier.as_str();
+    if path.ends_with(".js") || path.ends_with(".mjs") {
+        Ok(ModuleKind::JavaScript)
+    } else if path.ends_with(".json") {
+        Ok(ModuleKind::Json { typed: false, untyped: true })
+    } else {
+        Err((
+            import.offset,
+            format!(
+                "'{path}' is not a JavaScript file (.js, .mjs): to import its text write `import text from '{path}' with {{ type: \"text\" }}` (or `with {{ type: \"json\" }}` for JSON)"
+            ),
+        ))
+    }
 }
 
 /// Collects the files reached from `entry` by relative imports, in a
@@ -52,41 +129,72 @@ pub(crate) struct Import {
 /// [`Error::Import`] with the position of the offending import for a
 /// missing or unreadable file or an unsupported specifier.
 pub fn collect(entry: &Source, base_dir: &Path) -> Result<Vec<ModuleFile>, Error> {
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut files: BTreeMap<(String, u8), ModuleFile> = BTreeMap::new();
     let mut queue: Vec<(String, String)> = vec![(entry.name.clone(), entry.text.clone())];
     while let Some((importer, text)) = queue.pop() {
         for import in scan_imports(&text) {
-            let fail = |message: String| Error::import_at(&importer, &text, import.offset, message);
+            let fail = |offset: usize, message: String| Error::import_at(&importer, &text, offset, message);
             let name = match resolve(&importer, &import.specifier) {
                 Ok(name) => name,
                 Err(_) if import.dynamic => continue,
-                Err(why) => return Err(fail(why)),
+                Err(why) => return Err(fail(import.offset, why)),
             };
-            if name == entry.name || files.contains_key(&name) {
+            let kind = match requested_kind(&import) {
+                Ok(kind) => kind,
+                // `import('./a.txt', options)` with options not written out:
+                // what it asks for is known only when it runs.
+                Err(_) if import.dynamic && import.attributes.is_empty() => continue,
+                Err((offset, why)) => return Err(fail(offset, why)),
+            };
+            if let Some(known) = files.get_mut(&(name.clone(), kind.key())) {
+                if let (ModuleKind::Json { typed, untyped }, ModuleKind::Json { typed: t, untyped: u }) = (&mut known.kind, kind) {
+                    *typed |= t;
+                    *untyped |= u;
+                }
                 continue;
+            }
+            if name == entry.name {
+                match kind {
+                    ModuleKind::JavaScript => continue,
+                    // The entry's own source, imported as data.
+                    _ => {
+                        files.insert((name.clone(), kind.key()), ModuleFile { name, text: entry.text.clone(), kind });
+                        continue;
+                    }
+                }
             }
             let path = base_dir.join(&name);
             if path.is_dir() {
-                return Err(fail(format!("'{}' is a directory; import a file, with its extension", import.specifier)));
+                return Err(fail(import.offset, format!("'{}' is a directory; import a file, with its extension", import.specifier)));
             }
             let bytes = match std::fs::read(&path) {
                 Ok(bytes) => bytes,
                 Err(_) if import.dynamic => continue,
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(fail(format!("cannot find module '{}' imported from {importer} (no file {})", import.specifier, path.display())));
+                    return Err(fail(import.offset, format!("cannot find module '{}' imported from {importer} (no file {})", import.specifier, path.display())));
                 }
-                Err(e) => return Err(fail(format!("cannot read module '{}' ({}): {e}", import.specifier, path.display()))),
+                Err(e) => return Err(fail(import.offset, format!("cannot read module '{}' ({}): {e}", import.specifier, path.display()))),
             };
-            let text = match String::from_utf8(bytes) {
-                Ok(text) if !text.contains('\0') => text,
-                _ => return Err(fail(format!("{name} is not UTF-8 JavaScript text"))),
+            let text = match (String::from_utf8(bytes), kind) {
+                (Ok(text), ModuleKind::JavaScript) if !text.contains('\0') => text,
+                (Ok(text), ModuleKind::Json { .. } | ModuleKind::Text) => text,
+                (_, ModuleKind::JavaScript) => return Err(fail(import.offset, format!("{name} is not UTF-8 JavaScript text"))),
+                (Err(_), _) => return Err(fail(import.offset, format!("{name} is not UTF-8 text"))),
             };
-            let text = text.strip_prefix('\u{FEFF}').map(str::to_string).unwrap_or(text);
-            files.insert(name.clone(), text.clone());
-            queue.push((name, text));
+            // A byte order mark starts no JavaScript token, and JSON's
+            // grammar has none (Node drops it from JSON modules too); a text
+            // module keeps its text exactly.
+            let text = match kind {
+                ModuleKind::Text => text,
+                _ => text.strip_prefix('\u{FEFF}').map(str::to_string).unwrap_or(text),
+            };
+            files.insert((name.clone(), kind.key()), ModuleFile { name: name.clone(), text: text.clone(), kind });
+            if kind == ModuleKind::JavaScript {
+                queue.push((name, text));
+            }
         }
     }
-    Ok(files.into_iter().map(|(name, text)| ModuleFile { name, text }).collect())
+    Ok(files.into_values().collect())
 }
 
 /// For a source with no directory (not read from a file): any static
@@ -110,7 +218,7 @@ pub(crate) fn refuse_imports(entry: &Source) -> Result<Vec<ModuleFile>, Error> {
 /// The module name a specifier in `importer` refers to, or why it is not
 /// supported.
 pub(crate) fn resolve(importer: &str, specifier: &str) -> Result<String, String> {
-    const SUPPORTED: &str = "Kiln bundles local files imported by relative path, with the extension ('./lib.js', '../util/a.mjs')";
+    const SUPPORTED: &str = "Kiln bundles local files imported by relative path, with the extension ('./lib.js', '../util/a.mjs', './data.json')";
     let unsupported = |what: &str| Err(format!("unsupported import specifier '{specifier}': {what} are not supported; {SUPPORTED}"));
     if specifier.starts_with('/') || specifier.starts_with('\\') || specifier.get(1..3) == Some(":\\") {
         return unsupported("absolute paths");
@@ -130,12 +238,8 @@ pub(crate) fn resolve(importer: &str, specifier: &str) -> Result<String, String>
     if specifier.ends_with('/') {
         return unsupported("directories");
     }
-    if specifier.ends_with(".json") {
-        return unsupported("JSON modules");
-    }
-    if !(specifier.ends_with(".js") || specifier.ends_with(".mjs")) {
-        return unsupported("files other than JavaScript (.js, .mjs)");
-    }
+    // What the file is (its extension, the import's attributes) is checked
+    // by `requested_kind`.
     let mut parts: Vec<&str> = importer.split('/').collect();
     parts.pop();
     for part in specifier.split('/') {
@@ -186,14 +290,16 @@ pub(crate) fn scan_imports(text: &str) -> Vec<Import> {
                 Some(t) if t.kind == Kind::Punct && t.text == "(" => {
                     if let (Some(s), Some(close)) = (next(2), next(3)) {
                         if s.kind == Kind::Str && close.kind == Kind::Punct && (close.text == ")" || close.text == ",") {
-                            imports.push(Import { specifier: s.value.clone(), offset: s.start, clause: token.start..s.start, dynamic: true });
+                            let attributes = if close.text == "," { dynamic_attributes(&tokens, i + 4) } else { Vec::new() };
+                            imports.push(Import { specifier: s.value.clone(), offset: s.start, clause: token.start..s.start, dynamic: true, attributes });
                         }
                     }
                     continue;
                 }
                 Some(t) if t.kind == Kind::Punct && t.text == "." => continue,
                 Some(t) if t.kind == Kind::Str => {
-                    imports.push(Import { specifier: t.value.clone(), offset: t.start, clause: token.start..t.start, dynamic: false });
+                    let attributes = static_attributes(&tokens, i + 1);
+                    imports.push(Import { specifier: t.value.clone(), offset: t.start, clause: token.start..t.start, dynamic: false, attributes });
                     continue;
                 }
                 _ => {}
@@ -215,7 +321,8 @@ pub(crate) fn scan_imports(text: &str) -> Vec<Import> {
                 (Kind::Punct, ";") if depth == 0 => break,
                 (Kind::Ident, "from") => {
                     if let Some(s) = tokens.get(k + 1).filter(|s| s.kind == Kind::Str) {
-                        imports.push(Import { specifier: s.value.clone(), offset: s.start, clause: token.start..s.start, dynamic: false });
+                        let attributes = static_attributes(&tokens, k + 1);
+                        imports.push(Import { specifier: s.value.clone(), offset: s.start, clause: token.start..s.start, dynamic: false, attributes });
                         break;
                     }
                 }
@@ -226,6 +333,51 @@ pub(crate) fn scan_imports(text: &str) -> Vec<Import> {
         }
     }
     imports
+}
+
+/// The attributes of a declaration whose specifier is token `at`:
+/// `with { type: "json" }` after it.
+fn static_attributes(tokens: &[Token<'_>], at: usize) -> Vec<(String, usize, String, usize)> {
+    match (tokens.get(at + 1), tokens.get(at + 2)) {
+        (Some(with), Some(open)) if with.kind == Kind::Ident && with.text == "with" && open.kind == Kind::Punct && open.text == "{" => {
+            attribute_pairs(tokens, at + 3)
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The attributes of `import(specifier, { with: { ... } })`, the options
+/// object starting at token `at`. Options that are not written out as
+/// literals are not known at build time: none are returned.
+fn dynamic_attributes(tokens: &[Token<'_>], at: usize) -> Vec<(String, usize, String, usize)> {
+    let is = |k: usize, kind: Kind, text: &str| tokens.get(k).is_some_and(|t| t.kind == kind && t.text == text);
+    let with_key = tokens.get(at + 1).is_some_and(|t| (t.kind == Kind::Ident && t.text == "with") || (t.kind == Kind::Str && t.value == "with"));
+    if is(at, Kind::Punct, "{") && with_key && is(at + 2, Kind::Punct, ":") && is(at + 3, Kind::Punct, "{") {
+        attribute_pairs(tokens, at + 4)
+    } else {
+        Vec::new()
+    }
+}
+
+/// `key: "value"` pairs from token `at` (just inside `{`) to the `}`.
+fn attribute_pairs(tokens: &[Token<'_>], mut at: usize) -> Vec<(String, usize, String, usize)> {
+    let mut pairs = Vec::new();
+    while let (Some(key), Some(colon), Some(value)) = (tokens.get(at), tokens.get(at + 1), tokens.get(at + 2)) {
+        let key_text = match key.kind {
+            Kind::Ident => key.text.to_string(),
+            Kind::Str => key.value.clone(),
+            _ => break,
+        };
+        if !(colon.kind == Kind::Punct && colon.text == ":" && value.kind == Kind::Str) {
+            break;
+        }
+        pairs.push((key_text, key.start, value.value.clone(), value.start));
+        at += 3;
+        if tokens.get(at).is_some_and(|t| t.kind == Kind::Punct && t.text == ",") {
+            at += 1;
+        }
+    }
+    pairs
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -454,7 +606,31 @@ import.meta.url;
         assert!(resolve("main.js", "lodash").unwrap_err().contains("package imports"));
         assert!(resolve("main.js", "https://x.com/a.js").unwrap_err().contains("URLs"));
         assert!(resolve("main.js", "/abs/a.js").unwrap_err().contains("absolute paths"));
-        assert!(resolve("main.js", "./data.json").unwrap_err().contains("JSON"));
+        assert_eq!(resolve("main.js", "./data.json").unwrap(), "data.json");
+    }
+
+    #[test]
+    fn reads_import_attributes_and_the_kind_they_ask_for() {
+        let text = r#"import a from "./a.json" with { type: "json" };
+import b from './b.txt' with { "type": 'text' };
+export { c } from "./c.js" with { type: "css" };
+import d from "./d.json";
+import e from "./e.txt";
+const f = await import("./f.json", { with: { type: "text" } });
+const g = await import("./g.json", opts);
+import h from "./h.json" with { type: "json", other: "x" };
+"#;
+        let kinds: Vec<Result<ModuleKind, String>> = scan_imports(text).iter().map(|i| requested_kind(i).map_err(|(_, why)| why)).collect();
+        assert_eq!(kinds[0], Ok(ModuleKind::Json { typed: true, untyped: false }));
+        assert_eq!(kinds[1], Ok(ModuleKind::Text));
+        assert!(kinds[2].as_ref().unwrap_err().starts_with("unsupported module type 'css'"), "{:?}", kinds[2]);
+        assert_eq!(kinds[3], Ok(ModuleKind::Json { typed: false, untyped: true }));
+        assert!(kinds[4].as_ref().unwrap_err().contains("with { type: \"text\" }"), "{:?}", kinds[4]);
+        assert_eq!(kinds[5], Ok(ModuleKind::Text));
+        assert_eq!(kinds[6], Ok(ModuleKind::Json { typed: false, untyped: true }));
+        assert!(kinds[7].as_ref().unwrap_err().starts_with("import attribute 'other' is not supported"), "{:?}", kinds[7]);
+        let css = &scan_imports(text)[2];
+        assert_eq!(&text[css.attributes[0].3..css.attributes[0].3 + 5], "\"css\"");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! whether it is a classic script or an ES module.
 
 use crate::error::Error;
-use crate::module_graph::ModuleFile;
+use crate::module_graph::{ModuleFile, ModuleKind};
 use std::path::Path;
 
 /// Whether a program is compiled as a classic script or an ES module.
@@ -150,8 +150,21 @@ impl Source {
             SourceKind::Detect => "auto",
         };
         let mut header = format!("kiln-init 1\nfile {}\nkind {kind}\n", self.name);
-        for module in modules {
+        for module in modules.iter().filter(|m| m.kind == ModuleKind::JavaScript) {
             header.push_str(&format!("module {} {}\n", module.text.len(), module.name));
+        }
+        // Data modules after JavaScript ones: the engine reads the sources
+        // in that order.
+        for module in modules.iter().filter(|m| m.kind != ModuleKind::JavaScript) {
+            let len = module.text.len();
+            let line = match module.kind {
+                ModuleKind::Json { typed, untyped } => {
+                    let forms: Vec<&str> = [(typed, "typed"), (untyped, "untyped")].iter().filter(|f| f.0).map(|f| f.1).collect();
+                    format!("json {len} {} {}\n", forms.join(","), module.name)
+                }
+                _ => format!("text {len} {}\n", module.name),
+            };
+            header.push_str(&line);
         }
         if let Some(mode) = function_mode {
             for name in &mode.invoke {
@@ -162,7 +175,10 @@ impl Source {
         header.push('\n');
         let mut input = header.into_bytes();
         input.extend_from_slice(self.text.as_bytes());
-        for module in modules {
+        for module in modules.iter().filter(|m| m.kind == ModuleKind::JavaScript) {
+            input.extend_from_slice(module.text.as_bytes());
+        }
+        for module in modules.iter().filter(|m| m.kind != ModuleKind::JavaScript) {
             input.extend_from_slice(module.text.as_bytes());
         }
         input
@@ -183,8 +199,17 @@ mod tests {
     fn init_input_carries_name_kind_and_text() {
         let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
         assert_eq!(s.init_input(&[], None), b"kiln-init 1\nfile a.mjs\nkind module\n\nexport {}");
-        let lib = ModuleFile { name: "lib/b c.js".into(), text: "export let b".into() };
+        let lib = ModuleFile { name: "lib/b c.js".into(), text: "export let b".into(), kind: ModuleKind::JavaScript };
         assert_eq!(s.init_input(std::slice::from_ref(&lib), None), b"kiln-init 1\nfile a.mjs\nkind module\nmodule 12 lib/b c.js\n\nexport {}export let b");
+        let data = [
+            ModuleFile { name: "d.json".into(), text: "{}".into(), kind: ModuleKind::Json { typed: true, untyped: true } },
+            lib.clone(),
+            ModuleFile { name: "a.mjs".into(), text: "xy".into(), kind: ModuleKind::Text },
+        ];
+        assert_eq!(
+            s.init_input(&data, None),
+            b"kiln-init 1\nfile a.mjs\nkind module\nmodule 12 lib/b c.js\njson 2 typed,untyped d.json\ntext 2 a.mjs\n\nexport {}export let b{}xy"
+        );
         let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
         assert_eq!(s.init_input(&[], Some(&mode)), b"kiln-init 1\nfile a.mjs\nkind module\ninvoke run\ninvoke default\nio ndjson\n\nexport {}");
     }

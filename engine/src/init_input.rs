@@ -33,6 +33,14 @@
 //! <main.js source><27 bytes of lib/util.js>
 //! ```
 //!
+//! Files imported with import attributes come as `json <byte length>
+//! <forms> <name>` (JSON text; `<forms>` says how the program imports it:
+//! `typed` for `with { type: "json" }`, `untyped` for a plain import of a
+//! `.json` file, or `typed,untyped`; QuickJS keeps the two apart as distinct
+//! modules) and `text <byte length> <name>` (`with { type: "text" }`, any
+//! UTF-8 file, the entry's own source included). Their sources follow the
+//! JavaScript modules' in the same way, in the order of their lines.
+//!
 //! The entry's length is what remains once the modules' lengths are taken
 //! off the end. An input without `module` lines is a single-file program,
 //! exactly as before the lines existed.
@@ -68,6 +76,29 @@ pub(crate) struct InitInput {
     pub(crate) io: IoMode,
     /// The imported files: (name, source), in the order of the header.
     pub(crate) modules: Vec<(String, Vec<u8>)>,
+    /// The files imported as data (JSON or text modules).
+    pub(crate) data: Vec<DataModule>,
+}
+
+/// What a data module's default export is made from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, PartialOrd, Ord)]
+pub(crate) enum DataKind {
+    /// The parsed JSON.
+    Json,
+    /// The file's text, as a string.
+    Text,
+}
+
+/// A file imported as JSON or text.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct DataModule {
+    pub(crate) kind: DataKind,
+    pub(crate) name: String,
+    /// Imported `with { type: ... }`.
+    pub(crate) typed: bool,
+    /// Imported without attributes (a `.json` file: JSON by its suffix).
+    pub(crate) untyped: bool,
+    pub(crate) source: Vec<u8>,
 }
 
 const MAGIC: &str = "kiln-init 1";
@@ -86,6 +117,7 @@ impl InitInput {
         let mut invoke = Vec::new();
         let mut io = IoMode::Json;
         let mut module_lines: Vec<(String, usize)> = Vec::new();
+        let mut data_lines: Vec<(DataKind, bool, bool, String, usize)> = Vec::new();
         for line in lines {
             let (key, value) = line.split_once(' ').ok_or_else(|| format!("bad init header line `{line}`"))?;
             match key {
@@ -107,6 +139,25 @@ impl InitInput {
                     }
                     module_lines.push((name.to_string(), len));
                 }
+                "json" | "text" => {
+                    let bad = || format!("bad {key} line `{line}`");
+                    let (len, rest) = value.split_once(' ').ok_or_else(bad)?;
+                    let len = len.parse::<usize>().map_err(|_| bad())?;
+                    let (kind, typed, untyped, name) = if key == "json" {
+                        let (forms, name) = rest.split_once(' ').ok_or_else(bad)?;
+                        let forms: Vec<&str> = forms.split(',').collect();
+                        if forms.iter().any(|f| *f != "typed" && *f != "untyped") {
+                            return Err(bad());
+                        }
+                        (DataKind::Json, forms.contains(&"typed"), forms.contains(&"untyped"), name)
+                    } else {
+                        (DataKind::Text, true, false, rest)
+                    };
+                    if name.is_empty() || name.contains('\0') {
+                        return Err(bad());
+                    }
+                    data_lines.push((kind, typed, untyped, name.to_string(), len));
+                }
                 "io" => {
                     io = match value {
                         "json" => IoMode::Json,
@@ -124,7 +175,12 @@ impl InitInput {
             return Err("file name contains a NUL byte".into());
         }
         let payload = &input[header_end + 2..];
-        let modules_len = module_lines.iter().try_fold(0usize, |sum, (_, len)| sum.checked_add(*len)).ok_or("module lengths overflow")?;
+        let modules_len = module_lines
+            .iter()
+            .map(|(_, len)| *len)
+            .chain(data_lines.iter().map(|d| d.4))
+            .try_fold(0usize, |sum, len| sum.checked_add(len))
+            .ok_or("module lengths overflow")?;
         let entry_len = payload.len().checked_sub(modules_len).ok_or("init input is shorter than its module lengths")?;
         let source = payload[..entry_len].to_vec();
         let mut at = entry_len;
@@ -133,7 +189,12 @@ impl InitInput {
             modules.push((name, payload[at..at + len].to_vec()));
             at += len;
         }
-        Ok(InitInput { file, kind, source, invoke, io, modules })
+        let mut data = Vec::with_capacity(data_lines.len());
+        for (kind, typed, untyped, name, len) in data_lines {
+            data.push(DataModule { kind, name, typed, untyped, source: payload[at..at + len].to_vec() });
+            at += len;
+        }
+        Ok(InitInput { file, kind, source, invoke, io, modules, data })
     }
 }
 
@@ -152,5 +213,13 @@ mod tests {
         assert_eq!(parsed.source, b"ENTRY");
         assert_eq!(parsed.modules, vec![("a.js".to_string(), b"aaa".to_vec()), ("../b c.js".to_string(), b"bb".to_vec())]);
         assert!(InitInput::parse(b"kiln-init 1\nfile m.js\nmodule 9 a.js\n\nxx".to_vec()).is_err());
+        let input = b"kiln-init 1\nfile m.js\nmodule 1 a.js\njson 2 typed,untyped d/x y.json\ntext 3 m.js\n\nEa{}m.j".to_vec();
+        let parsed = InitInput::parse(input).unwrap();
+        assert_eq!(parsed.source, b"E");
+        assert_eq!(parsed.modules, vec![("a.js".to_string(), b"a".to_vec())]);
+        let json = DataModule { kind: DataKind::Json, name: "d/x y.json".into(), typed: true, untyped: true, source: b"{}".to_vec() };
+        let text = DataModule { kind: DataKind::Text, name: "m.js".into(), typed: true, untyped: false, source: b"m.j".to_vec() };
+        assert_eq!(parsed.data, vec![json, text]);
+        assert!(InitInput::parse(b"kiln-init 1\nfile m.js\njson 2 sometimes a.json\n\n{}".to_vec()).is_err());
     }
 }

@@ -219,13 +219,21 @@ fn init() -> Result<Engine, BuildError> {
     let rejections = UnhandledRejections::track(&rt);
     let ctx = Context::full(&rt).map_err(|e| BuildError::internal(format!("creating the context: {e}")))?;
     ctx.with(|ctx| stack::install_limit(&ctx, STACK_LIMIT)).map_err(|e| BuildError::internal(format!("limiting the stack: {e}")))?;
+    // The module runs on one thread: an `Atomics.wait` could never be woken
+    // (and the C shim behind it cannot wait, see
+    // engine/c/single_thread_atomics.h). As on a browser's main thread, it
+    // throws `TypeError: cannot block in this thread` instead. QuickJS's
+    // default is the same; saying so here keeps it true whatever rquickjs
+    // or QuickJS default to.
+    // SAFETY: the context is live, and so is its runtime.
+    ctx.with(|ctx| unsafe { qjs::JS_SetCanBlock(qjs::JS_GetRuntime(ctx.as_raw().as_ptr()), false) });
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
     // SAFETY: the API is installed once per process, just above.
     unsafe { kiln_js_runtime::wipe_sources() };
     // The imported files: served from memory while the program compiles.
-    let catalog = modules::install(&rt, &input.file, std::mem::take(&mut input.modules));
+    let catalog = modules::install(&rt, &input.file, std::mem::take(&mut input.modules), std::mem::take(&mut input.data));
     let mode = if input.invoke.is_empty() {
         let program = ctx.with(|ctx| compile(&ctx, &input))?;
         if unsafe { qjs::JS_VALUE_GET_TAG(program.value) } == qjs::JS_TAG_MODULE {
@@ -239,6 +247,7 @@ fn init() -> Result<Engine, BuildError> {
         js.set_build_time(false);
         Mode::Functions(functions)
     };
+    ctx.with(|ctx| modules::preload_data(&ctx, &catalog))?;
     ctx.with(|ctx| modules::compile_rest(&ctx, &catalog))?;
     settle_heap(&rt);
     Ok(Engine { rt, ctx, js, rejections, mode })

@@ -16,11 +16,25 @@
 //!
 //! Only relative specifiers (`./`, `../`) are supported; anything else
 //! (packages, URLs, absolute paths) is an error naming what is supported.
+//!
+//! # JSON and text modules
+//!
+//! `import data from "./d.json" with { type: "json" }` gives a module whose
+//! default export is the parsed JSON; `with { type: "text" }` one whose
+//! default export is the file's text (any file, this one included). As in
+//! QuickJS-NG's `qjs`, a `.json` file imported without attributes is JSON
+//! too. QuickJS keys loaded modules by name *and* attributes, so the same
+//! file imported as text, as JSON and without attributes gives three
+//! distinct modules, and equal attributes share one. Each is a C module
+//! (`JS_NewCModule`) holding its value, parsed or made at build time and so
+//! part of the snapshot; every form the program imports, statically or with
+//! a literal `import()`, is loaded during `kiln.init` (see [`preload_data`]).
 
 use crate::BuildError;
+use crate::init_input::{DataKind, DataModule};
 use kiln_js_runtime::UnhandledRejections;
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
-use rquickjs::{Ctx, Exception, Module, Result, Runtime, module::Declared, qjs};
+use rquickjs::{Ctx, Exception, Module, Result, Runtime, Value, module::Declared, qjs};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;
@@ -31,6 +45,9 @@ const LINK_CHECK: &str = "kiln:link-check";
 /// A module whose evaluation throws at once: imported first by
 /// [`LINK_CHECK`], it stops evaluation before any of the program runs.
 const STOP: &str = "kiln:stop";
+/// The name of the synthetic module that imports every JSON and text module
+/// in each form the program uses (see [`preload_data`]).
+const PRELOAD: &str = "kiln:preload-data";
 
 /// The files of the build, shared by the resolver, the loader and `init`.
 #[derive(Default)]
@@ -40,14 +57,19 @@ pub(crate) struct Catalog {
     /// Sources not compiled yet. Taken out as each is compiled, so that none
     /// stays in the snapshot.
     sources: RefCell<BTreeMap<String, Vec<u8>>>,
+    /// The files imported as JSON or text. A file may be loaded more than
+    /// once (typed and untyped JSON are distinct modules), so these stay
+    /// until [`preload_data`] has loaded every form, and are dropped then.
+    data: RefCell<Vec<DataModule>>,
 }
 
 /// Installs the resolver and loader on `rt` and returns the catalog they
 /// share. `entry` is the program's own name.
-pub(crate) fn install(rt: &Runtime, entry: &str, modules: Vec<(String, Vec<u8>)>) -> Rc<Catalog> {
+pub(crate) fn install(rt: &Runtime, entry: &str, modules: Vec<(String, Vec<u8>)>, data: Vec<DataModule>) -> Rc<Catalog> {
     let mut known: BTreeSet<String> = modules.iter().map(|(name, _)| name.clone()).collect();
+    known.extend(data.iter().map(|d| d.name.clone()));
     known.insert(entry.to_string());
-    let catalog = Rc::new(Catalog { known, sources: RefCell::new(modules.into_iter().collect()) });
+    let catalog = Rc::new(Catalog { known, sources: RefCell::new(modules.into_iter().collect()), data: RefCell::new(data) });
     rt.set_loader(FileResolver(catalog.clone()), FileLoader(catalog.clone()));
     catalog
 }
@@ -64,6 +86,57 @@ pub(crate) fn compile_rest(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Res
             other => BuildError::internal(format!("compiling {name}: {other}")),
         })?;
     }
+}
+
+/// Loads every JSON and text module in each form the program imports it
+/// (`with { type }`, or untyped for a `.json` file), so that the values are
+/// made at build time and a run's `import()` finds the module already
+/// loaded — QuickJS finds a loaded module only under the attributes it was
+/// first requested with, and records those only when a module is loaded
+/// through an import. So this compiles a synthetic module importing each
+/// form (`import "d.json" with { type: "json" };`) and resolves its imports
+/// without evaluating it; forms the program's static imports already loaded
+/// are found, not loaded again. The sources are dropped afterwards.
+pub(crate) fn preload_data(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Result<(), BuildError> {
+    let mut source = String::new();
+    for module in catalog.data.borrow().iter() {
+        let name = crate::json_string(&module.name);
+        let kind = match module.kind {
+            DataKind::Json => "json",
+            DataKind::Text => "text",
+        };
+        if module.typed {
+            source.push_str(&format!("import {name} with {{ type: \"{kind}\" }};\n"));
+        }
+        if module.untyped {
+            source.push_str(&format!("import {name};\n"));
+        }
+    }
+    if source.is_empty() {
+        return Ok(());
+    }
+    let raw = ctx.as_raw().as_ptr();
+    let len = source.len();
+    let mut bytes = source.into_bytes();
+    bytes.push(0);
+    let name = std::ffi::CString::new(PRELOAD).map_err(|_| BuildError::internal("bad preload name"))?;
+    let flags = (qjs::JS_EVAL_TYPE_MODULE | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
+    // SAFETY: `raw` is the live context of `ctx`; the source is followed by
+    // a NUL and outlives the call.
+    let value = unsafe { qjs::JS_Eval(raw, bytes.as_ptr().cast(), len as _, name.as_ptr(), flags) };
+    if unsafe { qjs::JS_IsException(value) } {
+        return Err(crate::exception_report(ctx, "module"));
+    }
+    // SAFETY: `value` is the compiled module, owned here.
+    let resolved = unsafe { qjs::JS_ResolveModule(raw, value) };
+    // The loaded modules stay in the context's list; the synthetic one,
+    // never evaluated, is not needed again.
+    unsafe { qjs::JS_FreeValue(raw, value) };
+    if resolved < 0 {
+        return Err(crate::exception_report(ctx, "module"));
+    }
+    catalog.data.borrow_mut().clear();
+    Ok(())
 }
 
 /// Links the compiled module `entry` (its imports resolved against their
@@ -133,7 +206,7 @@ struct FileResolver(Rc<Catalog>);
 
 impl Resolver for FileResolver {
     fn resolve<'js>(&mut self, ctx: &Ctx<'js>, base: &str, name: &str, _attributes: Option<ImportAttributes<'js>>) -> Result<String> {
-        if base == LINK_CHECK {
+        if base == LINK_CHECK || base == PRELOAD {
             return Ok(name.to_string());
         }
         match resolve_relative(base, name) {
@@ -157,15 +230,126 @@ impl Resolver for FileResolver {
 struct FileLoader(Rc<Catalog>);
 
 impl Loader for FileLoader {
-    fn load<'js>(&mut self, ctx: &Ctx<'js>, name: &str, _attributes: Option<ImportAttributes<'js>>) -> Result<Module<'js, Declared>> {
+    fn load<'js>(&mut self, ctx: &Ctx<'js>, name: &str, attributes: Option<ImportAttributes<'js>>) -> Result<Module<'js, Declared>> {
         if name == STOP {
             return Module::declare(ctx.clone(), STOP, format!("throw {};", crate::json_string(STOP)));
+        }
+        let kind = match requested_type(ctx, attributes)? {
+            Some(kind) => Some(kind),
+            // As QuickJS's `qjs` does: the suffix makes a `.json` file JSON.
+            None if name.ends_with(".json") => Some(DataKind::Json),
+            None => None,
+        };
+        if let Some(kind) = kind {
+            let value = {
+                let data = self.0.data.borrow();
+                let Some(module) = data.iter().find(|m| m.kind == kind && m.name == name) else {
+                    return Err(Exception::throw_reference(ctx, &format!("could not load module '{name}': it was not compiled into this module")));
+                };
+                match kind {
+                    DataKind::Json => parse_json(ctx, name, &module.source)?,
+                    DataKind::Text => {
+                        let text = std::str::from_utf8(&module.source).map_err(|_| Exception::throw_type(ctx, &format!("{name} is not UTF-8 text")))?;
+                        rquickjs::String::from_str(ctx.clone(), text)?.into_value()
+                    }
+                }
+            };
+            return data_module(ctx, name, value);
         }
         let source = self.0.sources.borrow_mut().remove(name);
         match source {
             Some(source) => Module::declare(ctx.clone(), name, source),
             None => Err(Exception::throw_reference(ctx, &format!("could not load module '{name}': it was not compiled into this module"))),
         }
+    }
+}
+
+/// The `type` of an import's attributes; other keys are refused (the
+/// specification requires hosts to reject attributes they do not know).
+fn requested_type<'js>(ctx: &Ctx<'js>, attributes: Option<ImportAttributes<'js>>) -> Result<Option<DataKind>> {
+    let Some(attributes) = attributes else { return Ok(None) };
+    for key in attributes.keys() {
+        let key: String = key?;
+        if key != "type" {
+            return Err(Exception::throw_type(ctx, &format!("import attribute '{key}' is not supported (only 'type' is)")));
+        }
+    }
+    match attributes.get_type()?.as_deref() {
+        None => Ok(None),
+        Some("json") => Ok(Some(DataKind::Json)),
+        Some("text") => Ok(Some(DataKind::Text)),
+        Some(other) => Err(Exception::throw_type(
+            ctx,
+            &format!("unsupported module type '{other}': Kiln supports with {{ type: \"json\" }} and with {{ type: \"text\" }}"),
+        )),
+    }
+}
+
+/// Parses a JSON module's source with QuickJS's own JSON parser, under the
+/// file's name, so that a syntax error names `file:line:column`.
+fn parse_json<'js>(ctx: &Ctx<'js>, name: &str, source: &[u8]) -> Result<Value<'js>> {
+    let file = std::ffi::CString::new(name)?;
+    let mut bytes = source.to_vec();
+    bytes.push(0); // QuickJS's tokenizer reads up to a NUL.
+    let raw = ctx.as_raw().as_ptr();
+    // SAFETY: `raw` is the live context of `ctx`; the text (NUL after its
+    // length) and the name outlive the call.
+    let value = unsafe { qjs::JS_ParseJSON(raw, bytes.as_ptr().cast(), source.len() as _, file.as_ptr()) };
+    if unsafe { qjs::JS_IsException(value) } {
+        return Err(rquickjs::Error::Exception);
+    }
+    // SAFETY: `value` is a fresh, owned value of this context.
+    Ok(unsafe { Value::from_raw(ctx.clone(), value) })
+}
+
+thread_local! {
+    /// The value [`new_data_module`] gives the module it creates. A
+    /// `ModuleLoadFn` takes no data of its own.
+    static DATA_VALUE: std::cell::Cell<Option<qjs::JSValue>> = const { std::cell::Cell::new(None) };
+}
+
+/// A module named `name` whose only export, `default`, is `value`.
+fn data_module<'js>(ctx: &Ctx<'js>, name: &str, value: Value<'js>) -> Result<Module<'js, Declared>> {
+    // SAFETY: `value` is live; the duplicate is an owned reference, handed
+    // to the module (or freed below).
+    let owned = unsafe { qjs::JS_DupValue(ctx.as_raw().as_ptr(), value.as_raw()) };
+    drop(value);
+    DATA_VALUE.with(|v| v.set(Some(owned)));
+    // SAFETY: `new_data_module` returns a module created in this context,
+    // or null with an exception pending.
+    let module = unsafe { Module::from_load_fn(ctx.clone(), name, new_data_module) };
+    if let Some(left) = DATA_VALUE.with(|v| v.take()) {
+        // SAFETY: the value was not handed over (the call failed early).
+        unsafe { qjs::JS_FreeValue(ctx.as_raw().as_ptr(), left) };
+    }
+    module
+}
+
+/// Creates the C module for [`data_module`]: the value is its private
+/// value, exported as `default` when the module is evaluated (see
+/// [`export_data`]).
+unsafe extern "C" fn new_data_module(ctx: *mut qjs::JSContext, name: *const std::ffi::c_char) -> *mut qjs::JSModuleDef {
+    let Some(value) = DATA_VALUE.with(|v| v.take()) else { return std::ptr::null_mut() };
+    // SAFETY: QuickJS gets a live context and a NUL-terminated name.
+    unsafe {
+        let m = qjs::JS_NewCModule(ctx, name, Some(export_data));
+        if m.is_null() || qjs::JS_AddModuleExport(ctx, m, c"default".as_ptr()) < 0 {
+            qjs::JS_FreeValue(ctx, value);
+            return std::ptr::null_mut();
+        }
+        // Takes over our reference to `value`.
+        qjs::JS_SetModulePrivateValue(ctx, m, value);
+        m
+    }
+}
+
+/// A data module's init function: exports its private value as `default`.
+unsafe extern "C" fn export_data(ctx: *mut qjs::JSContext, m: *mut qjs::JSModuleDef) -> std::ffi::c_int {
+    // SAFETY: called by QuickJS with the live module; JS_GetModulePrivateValue
+    // returns a new reference, which JS_SetModuleExport takes over.
+    unsafe {
+        let value = qjs::JS_GetModulePrivateValue(ctx, m);
+        qjs::JS_SetModuleExport(ctx, m, c"default".as_ptr(), value)
     }
 }
 

@@ -150,6 +150,29 @@ fn uncaught_rejection_exits_1_with_the_stack() {
     assert!(run.stderr.starts_with("Uncaught RangeError: nope\n    at main (reject.js:2:"), "{}", run.stderr);
 }
 
+/// As in Node, a rejection counts as unhandled only if no handler claimed
+/// it by the time the job queue ran dry; a replaced `then` that never
+/// registers a reaction claims nothing (what QuickJS's bug1661.js ends
+/// with, see `conformance::ENDS_UNHANDLED`).
+#[test]
+fn a_rejection_handled_by_a_later_job_is_not_reported() {
+    let late = "const p = Promise.reject(new Error('late'));\n\
+        queueMicrotask(() => queueMicrotask(() => p.catch((e) => console.log('handled', e.message))));\n\
+        const q = Promise.reject(new Error('after await'));\n\
+        await null; await null;\n\
+        q.catch((e) => console.log('handled', e.message));\n";
+    let (dir, wasm) = build_program("late.mjs", late);
+    let run = run_both(dir.path(), &wasm, b"");
+    assert_eq!((run.status, run.stdout.as_str(), run.stderr.as_str()), (Some(0), "handled late\nhandled after await\n", ""));
+
+    let swallowed = "Promise.prototype.then = function () { return 1; };\n\
+        const p = Promise.reject({ lost: 1 });\n\
+        p.then(() => {}, () => {});\n";
+    let (dir, wasm) = build_program("swallowed.js", swallowed);
+    let run = run_both(dir.path(), &wasm, b"");
+    assert_eq!((run.status, run.stderr.as_str()), (Some(1), "Uncaught { lost: 1 }\n"));
+}
+
 #[test]
 fn rejected_top_level_await_exits_1() {
     let (dir, wasm) = build_program("tla-fail.mjs", "console.log('before');\nawait Promise.reject(new Error('late failure'));\nconsole.log('never');\n");

@@ -141,3 +141,74 @@ fn a_cycle_that_cannot_link_is_a_build_error_in_both_modes() {
     assert_eq!(status, Some(1));
     assert!(stderr.contains("circular reference when looking for export 'x'"), "{stderr}");
 }
+
+#[test]
+fn json_and_text_modules_are_built_in_and_keyed_by_their_attributes() {
+    let dir = project(&[
+        (
+            "main.mjs",
+            "import data from './conf/data.json' with { type: 'json' };\n\
+             import again from './conf/data.json' with { type: \"json\" };\n\
+             import raw from './conf/data.json' with { type: 'text' };\n\
+             import notes from './notes.txt' with { type: 'text' };\n\
+             import self from './main.mjs' with { type: 'text' };\n\
+             console.log(data.rates.gold, data.name, again === data, typeof raw, raw.length);\n\
+             console.log(JSON.stringify(notes), self.split('\\n')[0]);\n\
+             const dynamic = await import('./conf/data.json', { with: { type: 'json' } });\n\
+             const plain = await import('./conf/data.json');\n\
+             const lazy = await import('./lazy.json');\n\
+             console.log(dynamic.default === data, plain.default === data, plain.default.name, lazy.default);\n",
+        ),
+        ("conf/data.json", "\u{FEFF}{ \"name\": \"λ shop\", \"rates\": { \"gold\": 0.25 } }\n"),
+        ("notes.txt", "line 1\n«two»\n"),
+        ("lazy.json", "[1, \"two\", null]"),
+    ]);
+    let wasm = build(dir.path(), "main.mjs", "out.wasm");
+    // Everything was read at build time.
+    std::fs::remove_dir_all(dir.path().join("conf")).unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = run_both(elsewhere.path(), &wasm, b"");
+    assert_eq!(run.status, Some(0), "{}", run.stderr);
+    // The text module is the file exactly, byte order mark included (49
+    // characters); the JSON module parses what follows the mark.
+    assert_eq!(
+        run.stdout,
+        "0.25 λ shop true string 49\n\
+         \"line 1\\n«two»\\n\" import data from './conf/data.json' with { type: 'json' };\n\
+         true false λ shop [ 1, 'two', null ]\n"
+    );
+}
+
+#[test]
+fn bad_module_types_bad_json_and_untyped_data_files_are_build_errors_at_their_place() {
+    let dir = project(&[
+        ("css.mjs", "const x = 1;\nimport s from './a.css' with { type: 'css' };\n"),
+        ("key.mjs", "import d from './d.json' with { type: 'json', integrity: 'x' };\n"),
+        ("txt.mjs", "import t from './notes.txt';\n"),
+        ("json.mjs", "import d from './lib/bad.json' with { type: 'json' };\n"),
+        ("a.css", "p {}\n"),
+        ("d.json", "{}\n"),
+        ("notes.txt", "hi\n"),
+        ("lib/bad.json", "{\n  \"a\": 1,\n  \"b\": [1, 2,]\n}\n"),
+    ]);
+    let (status, stderr) = build_fails(dir.path(), "css.mjs", &[]);
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("error: ImportError: unsupported module type 'css'; Kiln supports with { type: \"json\" } and with { type: \"text\" }"), "{stderr}");
+    assert!(stderr.contains("┌─ css.mjs:2:38"), "{stderr}");
+
+    let (_, stderr) = build_fails(dir.path(), "key.mjs", &[]);
+    assert!(stderr.contains("import attribute 'integrity' is not supported"), "{stderr}");
+    assert!(stderr.contains("┌─ key.mjs:1:47"), "{stderr}");
+
+    let (_, stderr) = build_fails(dir.path(), "txt.mjs", &[]);
+    assert!(stderr.contains("'./notes.txt' is not a JavaScript file (.js, .mjs): to import its text write `import text from './notes.txt' with { type: \"text\" }`"), "{stderr}");
+    assert!(stderr.contains("┌─ txt.mjs:1:15"), "{stderr}");
+
+    for args in [&[][..], &["--invoke", "default"][..]] {
+        let (status, stderr) = build_fails(dir.path(), "json.mjs", args);
+        assert_eq!(status, Some(1));
+        assert!(stderr.contains("error: SyntaxError: unexpected token: ']'"), "{stderr}");
+        assert!(stderr.contains("┌─ lib/bad.json:3:14"), "{stderr}");
+        assert!(stderr.contains("3 │   \"b\": [1, 2,]"), "{stderr}");
+    }
+}

@@ -1,5 +1,6 @@
 //! Kiln's integration tests: one binary, one module per area.
 
+mod atomics;
 mod cli;
 mod conformance;
 mod differential;
