@@ -152,7 +152,7 @@ fn unknown_or_non_function_exports_are_build_errors_listing_the_exports() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert!(stderr.contains(problem), "{stderr}");
-        assert!(stderr.contains("its exports are: boom, count, default, double, later, notAFunction, reverse, total, upper"), "{stderr}");
+        assert!(stderr.contains("its exports are: boom, count, default, double, later, lone, notAFunction, reverse, total, upper"), "{stderr}");
         assert!(!dir.path().join("fn.wasm").exists());
     }
 }
