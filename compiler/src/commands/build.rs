@@ -54,8 +54,8 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     eval: bool,
 
-    /// Build from QuickJS compiled for size instead of speed: ~360 KB
-    /// smaller modules that run CPU-bound code ~1.3-1.6x slower. Everything
+    /// Build from QuickJS compiled for size instead of speed: ~375 KB
+    /// smaller modules that run CPU-bound code ~1.3-1.5x slower. Everything
     /// else is the same: same JavaScript, same API, same output.
     #[arg(long)]
     lean: bool,
