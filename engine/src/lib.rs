@@ -20,6 +20,8 @@
 //! The JavaScript parser never runs at `_start`: the program was compiled
 //! during `kiln.init`, together with every file it imports (see `modules`).
 
+// The exports carry their wasm names only on wasm: built natively (for the
+// unit tests), `_start` would clash with the C runtime's.
 mod function;
 mod init_input;
 mod modules;
@@ -81,7 +83,7 @@ thread_local! {
 }
 
 /// Build-time entry point: compile the program on stdin into memory.
-#[unsafe(export_name = "kiln.init")]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = "kiln.init"))]
 pub extern "C" fn kiln_init() {
     scrub::start();
     let result = init();
@@ -100,7 +102,7 @@ pub extern "C" fn kiln_init() {
 
 /// Run-time entry point: evaluate the pre-compiled program, or in function
 /// mode call the first invoked function.
-#[unsafe(export_name = "_start")]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = "_start"))]
 pub extern "C" fn start() {
     exit_unless_ok(with_engine(|engine| match &engine.mode {
         Mode::Program(program) => run(engine, program),
@@ -110,7 +112,7 @@ pub extern "C" fn start() {
 
 /// Function mode: call the invoked function number `index`. The compiler
 /// gives each invoked function a wasm export of its own that calls this.
-#[unsafe(export_name = "kiln.invoke")]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = "kiln.invoke"))]
 pub extern "C" fn invoke(index: u32) {
     exit_unless_ok(with_engine(|engine| match &engine.mode {
         Mode::Functions(functions) => functions.invoke(engine, index as usize),
@@ -136,7 +138,7 @@ pub extern "C" fn invoke(index: u32) {
 /// # Safety
 ///
 /// Called by QuickJS with a live context.
-#[unsafe(export_name = "kiln.eval_disabled")]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = "kiln.eval_disabled"))]
 pub unsafe extern "C" fn eval_disabled(
     ctx: *mut qjs::JSContext,
     _this: qjs::JSValue,
