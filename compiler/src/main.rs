@@ -11,6 +11,7 @@ use std::process::ExitCode;
 #[command(name = "kiln", version, about, long_about = None, after_help = "\
 Examples:
   kiln build app.js                 # writes app.wasm
+  kiln build --lean app.js          # a smaller module (QuickJS built for size)
   kiln run app.wasm < input.json    # runs it on the embedded wasmtime
   wasmtime run app.wasm < input.json
 

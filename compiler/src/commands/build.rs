@@ -21,11 +21,13 @@ Examples:
   kiln build src/main.mjs -o out.wasm
   cat app.js | kiln build - -o app.wasm
   kiln build discount.js --invoke run     # function mode: JSON in, JSON out
+  kiln build --lean discount.js --invoke run   # ~375 KB smaller, runs slower
 
 A program using import/export or top-level await, or named *.mjs, is an ES
 module; anything else is a classic script (sloppy mode allowed). Relative
-imports ('./lib.js', '../util/a.mjs') are compiled into the module; packages,
-URLs and absolute paths are not supported.")]
+imports ('./lib.js', '../util/a.mjs', and with { type: \"json\" } or
+{ type: \"text\" } any file) are compiled into the module; packages, URLs
+and absolute paths are not supported.")]
 pub(crate) struct BuildArgs {
     /// The JavaScript file to compile, or `-` to read it from stdin.
     #[arg(value_name = "INPUT")]
