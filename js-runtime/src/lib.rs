@@ -154,8 +154,10 @@ impl JsRuntime {
     /// `Uncaught Error: message` followed by its stack.
     pub fn describe_uncaught<'js>(&self, ctx: &Ctx<'js>, error: Value<'js>) -> String {
         let describe = self.describe_uncaught.clone().restore(ctx);
-        match describe.and_then(|f| f.call::<_, String>((error.clone(),))) {
-            Ok(text) => text,
+        // Through `utf8_bytes`: a message may hold a lone surrogate.
+        let text = describe.and_then(|f| f.call::<_, rquickjs::String>((error.clone(),))).and_then(|text| utf8_bytes(&text));
+        match text {
+            Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
             // Describing failed (e.g. a getter threw): fall back to the type.
             Err(_) => format!("Uncaught exception of type {}", error.type_name()),
         }

@@ -377,3 +377,14 @@ fn other_write_errors_stay_catchable() {
     assert_eq!(out, "caught writeSync: fd 3 is not writable (use 1 for stdout, 2 for stderr)\n");
     assert!(!h.js.stdout_closed());
 }
+
+#[test]
+fn an_uncaught_error_with_a_lone_surrogate_is_described() {
+    let h = Harness::new(b"");
+    let text = h.ctx.with(|ctx| {
+        let thrown = ctx.eval::<(), _>("throw new Error('bad \\ud800 thing')");
+        assert!(matches!(thrown, Err(rquickjs::Error::Exception)));
+        h.js.describe_uncaught(&ctx, ctx.catch())
+    });
+    assert!(text.starts_with("Uncaught Error: bad \u{FFFD} thing\n"), "{text}");
+}
