@@ -332,8 +332,10 @@ pub(crate) fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError 
     let get = |key: &str| -> String {
         error
             .as_object()
-            .and_then(|o| o.get::<_, Option<rquickjs::Coerced<String>>>(key).ok().flatten())
-            .map(|c| c.0)
+            .and_then(|o| o.get::<_, Option<rquickjs::Coerced<rquickjs::String>>>(key).ok().flatten())
+            // A lone surrogate would fail a conversion to `String`.
+            .and_then(|text| kiln_js_runtime::utf8_bytes(&text.0).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
             .unwrap_or_default()
     };
     let (name, message) = if error.is_error() {

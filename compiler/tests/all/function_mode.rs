@@ -194,3 +194,16 @@ fn state_is_fresh_per_instance_and_shared_within_one() {
     count.call(&mut store, ()).unwrap();
     assert_eq!(&stdout.contents()[..], b"12");
 }
+
+/// A build-time error keeps its message even when it holds a lone surrogate
+/// (written as U+FFFD; converting it to a Rust string used to fail, leaving
+/// an empty message).
+#[test]
+fn a_top_level_error_with_a_lone_surrogate_keeps_its_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tl.mjs"), "export function run(x) { return x; }\nthrow new TypeError('top \\ud800 level');\n").unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "tl.mjs", "--invoke", "run", "-o", "tl.wasm"]), b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("TypeError: top \u{FFFD} level\n"), "{stderr}");
+}
