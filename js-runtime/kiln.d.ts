@@ -36,6 +36,12 @@ declare const Javy: {
     /** Writes all of `data` to fd 1 (stdout) or 2 (stderr); returns the byte count. */
     writeSync(fd: 1 | 2, data: Uint8Array): number;
   };
+  readonly JSON: {
+    /** All of stdin parsed as one JSON value. */
+    fromStdin(): unknown;
+    /** Writes the value's JSON text to stdout (no newline); throws a TypeError if it has none. */
+    toStdout(value: unknown): void;
+  };
 };
 
 /** Whole-stream I/O. stdin can be read once, by one of the three methods. */

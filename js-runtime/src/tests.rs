@@ -93,6 +93,17 @@ fn javy_io_reads_stdin_and_writes_stdout() {
 }
 
 #[test]
+fn javy_json_reads_stdin_as_json_and_writes_json_to_stdout() {
+    let h = Harness::new("{\"n\": 41, \"tags\": [\"é\"]}".as_bytes());
+    let (out, _) = h.run(
+        "const input = Javy.JSON.fromStdin();
+         Javy.JSON.toStdout({ n: input.n + 1, tags: input.tags });
+         try { Javy.JSON.toStdout(undefined) } catch (e) { console.log('', e instanceof TypeError) }",
+    );
+    assert_eq!(out, "{\"n\":42,\"tags\":[\"é\"]} true\n");
+}
+
+#[test]
 fn javy_io_rejects_non_uint8array() {
     let (out, _) = Harness::new(b"").run(
         "try { Javy.IO.writeSync(1, 'text') } catch (e) { console.log(e instanceof TypeError) }

@@ -69,7 +69,7 @@ fn every_example_directory_is_covered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "json-transform", "modules", "sieve", "timers", "uncaught-error"], "add a #[test] for each new example");
+    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "javy-json", "json-transform", "modules", "sieve", "timers", "uncaught-error"], "add a #[test] for each new example");
 }
 
 #[test]
@@ -123,4 +123,12 @@ fn timers() {
 #[test]
 fn modules() {
     check("modules");
+}
+
+/// A function written for Javy (`Javy.JSON.fromStdin`/`toStdout`) runs
+/// unchanged. Its expected output comes from Node with a two-line stand-in
+/// for `Javy.JSON` (see `examples/javy-json/README.md`).
+#[test]
+fn javy_json() {
+    check("javy-json");
 }

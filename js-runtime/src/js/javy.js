@@ -1,5 +1,5 @@
-// `Javy.IO`: the synchronous byte I/O of Javy and Shopify's JavaScript
-// functions, so programs written for them run unchanged.
+// `Javy.IO` and `Javy.JSON`: the synchronous I/O of Javy and Shopify's
+// JavaScript functions, so programs written for them run unchanged.
 (function (native) {
   "use strict";
 
@@ -19,6 +19,21 @@
       return native.write(fd, data);
     },
   };
-  const Javy = { IO: Object.freeze(IO) };
+  // Javy's JSON helpers (its `javy-json` option): all of stdin parsed as
+  // one JSON value (gathered natively, as `Kiln.stdin.json()`), and a
+  // value's JSON text written to stdout, without a newline.
+  const JSONIO = {
+    fromStdin() {
+      return native.readAll(2);
+    },
+    toStdout(value) {
+      const text = JSON.stringify(value);
+      if (text === undefined) {
+        throw new TypeError("Javy.JSON.toStdout: the value has no JSON form (undefined, a function or a symbol)");
+      }
+      native.write(1, text);
+    },
+  };
+  const Javy = { IO: Object.freeze(IO), JSON: Object.freeze(JSONIO) };
   Object.defineProperty(globalThis, "Javy", { value: Javy, writable: true, configurable: true, enumerable: false });
 });
