@@ -25,7 +25,12 @@ const ENGINES: &[(&str, &str, &str)] = &[
     ("engine-lean", "KILN_LEAN_ENGINE_WASM", "KILN_LEAN_ENGINE_WASM_PATH"),
 ];
 
+/// The sources whose change changes what the final rewrite makes of a
+/// snapshot (see `rewrite_fingerprint`).
+const REWRITE_INPUTS: &[&str] = &["src/rewrite.rs", "src/splice.rs", "../Cargo.lock"];
+
 fn main() {
+    println!("cargo:rustc-env=KILN_REWRITE_FINGERPRINT={:016x}", rewrite_fingerprint());
     for &(profile, prebuilt, path_var) in ENGINES {
         println!("cargo:rerun-if-env-changed={prebuilt}");
         let engine = match env::var_os(prebuilt) {
@@ -39,6 +44,20 @@ fn main() {
         };
         println!("cargo:rustc-env={path_var}={}", engine.display());
     }
+}
+
+/// A hash of the rewrite's own code and dependencies. Cached skeletons
+/// (`compiler/src/splice.rs`) are keyed by it: a skeleton made by another
+/// version of the rewrite must not be reused, even within one Kiln version.
+fn rewrite_fingerprint() -> u64 {
+    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let mut all = Vec::new();
+    for input in REWRITE_INPUTS {
+        let path = manifest_dir.join(input);
+        println!("cargo:rerun-if-changed={}", path.display());
+        all.extend(std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display())));
+    }
+    fnv1a(&all)
 }
 
 /// The profile whose engine is also run through `wasm-opt -Oz`.

@@ -124,11 +124,13 @@ fn poisoned() -> Error {
     Error::Rewrite("a previous build panicked while finishing a module".into())
 }
 
-/// Names a skeleton: the snapshot's fingerprint, the options and Kiln's
-/// version (the rewrite itself may change between versions).
+/// Names a skeleton: the snapshot's fingerprint, the options, and the
+/// rewrite's own code (a hash of its sources and Cargo.lock, made by
+/// build.rs), which may change without Kiln's version changing.
 fn skeleton_key(fingerprint: &Fingerprint, options: &RewriteOptions) -> String {
     let mut hasher = Sha256::new();
     hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(env!("KILN_REWRITE_FINGERPRINT").as_bytes());
     hasher.update(format!("{options:?}").as_bytes());
     hasher.update(fingerprint);
     hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
