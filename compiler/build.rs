@@ -31,6 +31,9 @@ const REWRITE_INPUTS: &[&str] = &["src/rewrite.rs", "src/splice.rs", "../Cargo.l
 
 fn main() {
     println!("cargo:rustc-env=KILN_REWRITE_FINGERPRINT={:016x}", rewrite_fingerprint());
+    // A prebuilt default engine without a prebuilt lean one (an offline or
+    // packaging build with no wasm toolchain) serves as both.
+    let prebuilt_default = env::var_os(ENGINES[0].1);
     for &(profile, prebuilt, path_var) in ENGINES {
         println!("cargo:rerun-if-env-changed={prebuilt}");
         let engine = match env::var_os(prebuilt) {
@@ -39,7 +42,13 @@ fn main() {
                 println!("cargo:rerun-if-changed={}", path.display());
                 path
             }
-            None if profile == LEAN_PROFILE => shrink(&build_engine(profile)),
+            None if profile == LEAN_PROFILE => match &prebuilt_default {
+                Some(path) => {
+                    println!("cargo:warning=KILN_ENGINE_WASM is set and KILN_LEAN_ENGINE_WASM is not: --lean builds use the default engine");
+                    PathBuf::from(path)
+                }
+                None => shrink(&build_engine(profile)),
+            },
             None => build_engine(profile),
         };
         println!("cargo:rustc-env={path_var}={}", engine.display());
@@ -68,8 +77,13 @@ const LEAN_PROFILE: &str = "engine-lean";
 /// installed by `scripts/setup.sh`) is optional: without it the lean engine
 /// is used as LLVM made it, with a warning, and the lean size budget test
 /// fails. `-g` keeps the name section the rewrite finds the parser by.
+///
+/// The result goes to this build script's own `OUT_DIR`: the engine's target
+/// directory is shared by the debug and release builds, which may run at
+/// the same time.
 fn shrink(engine: &Path) -> PathBuf {
-    let out = engine.with_extension("oz.wasm");
+    let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    let out = out_dir.join("kiln_engine.lean.wasm");
     let features = ["--enable-bulk-memory", "--enable-sign-ext", "--enable-mutable-globals", "--enable-nontrapping-float-to-int", "--enable-multivalue", "--enable-reference-types"];
     let status = Command::new("wasm-opt").arg("-Oz").arg("-g").args(features).arg(engine).arg("-o").arg(&out).status();
     match status {

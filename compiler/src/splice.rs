@@ -74,22 +74,28 @@ impl Finisher {
         let parts = snapshot_parts(snapshot)?;
         let key = skeleton_key(&parts.fingerprint, options);
         let known = self.skeletons.lock().map_err(|_| poisoned())?.get(&key).cloned();
-        let skeleton = match known {
-            Some(skeleton) => skeleton,
+        if let Some(skeleton) = known {
+            return match skeleton {
+                Some(skeleton) => splice(&skeleton, &parts),
+                None => finish_module(snapshot, options),
+            };
+        }
+        let (finished, skeleton) = match self.load(&key) {
+            Some(stored) => (splice(&stored, &parts)?, Some(Arc::new(stored))),
             None => {
-                let skeleton = match self.load(&key) {
-                    Some(stored) => Some(stored),
-                    None => make_skeleton(snapshot, &parts, options)?.inspect(|made| self.store(&key, made)),
+                // This build's own rewrite is both its module and, if
+                // usable, the skeleton of later builds.
+                let finished = finish_module(snapshot, options)?;
+                let usable = usable_as_skeleton(&finished, &parts)?;
+                if usable {
+                    self.store(&key, &finished);
                 }
-                .map(Arc::new);
-                self.skeletons.lock().map_err(|_| poisoned())?.insert(key, skeleton.clone());
-                skeleton
+                let skeleton = usable.then(|| Arc::new(finished.clone()));
+                (finished, skeleton)
             }
         };
-        match skeleton {
-            Some(skeleton) => splice(&skeleton, &parts),
-            None => finish_module(snapshot, options),
-        }
+        self.skeletons.lock().map_err(|_| poisoned())?.insert(key, skeleton);
+        Ok(finished)
     }
 
     fn path(&self, key: &str) -> Option<PathBuf> {
@@ -136,14 +142,13 @@ fn skeleton_key(fingerprint: &Fingerprint, options: &RewriteOptions) -> String {
     hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The walrus rewrite of `snapshot`, to serve as a skeleton; `None` if the
-/// rewrite changed the memory or global section, which the splice copies
-/// from each snapshot as it is, or left no data section to replace.
-fn make_skeleton(snapshot: &[u8], parts: &SnapshotParts<'_>, options: &RewriteOptions) -> Result<Option<Vec<u8>>, Error> {
-    let finished = finish_module(snapshot, options)?;
-    let same = |id: u8, expected: &[u8]| -> Result<bool, Error> { Ok(section(&finished, id)?.map(|r| &finished[r]) == Some(expected)) };
-    let usable = same(MEMORY_SECTION, parts.memory)? && same(GLOBAL_SECTION, parts.globals)? && section(&finished, DATA_SECTION)?.is_some();
-    Ok(usable.then_some(finished))
+/// Whether `finished`, the walrus rewrite of the snapshot of `parts`, can
+/// serve as a skeleton: not if the rewrite changed the memory or global
+/// section, which a splice copies from each snapshot as it is, or left no
+/// data section to replace.
+fn usable_as_skeleton(finished: &[u8], parts: &SnapshotParts<'_>) -> Result<bool, Error> {
+    let same = |id: u8, expected: &[u8]| -> Result<bool, Error> { Ok(section(finished, id)?.map(|r| &finished[r]) == Some(expected)) };
+    Ok(same(MEMORY_SECTION, parts.memory)? && same(GLOBAL_SECTION, parts.globals)? && section(finished, DATA_SECTION)?.is_some())
 }
 
 /// The content range of the first section `id` of `wasm`.

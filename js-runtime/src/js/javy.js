@@ -22,12 +22,15 @@
   // Javy's JSON helpers (its `javy-json` option): all of stdin parsed as
   // one JSON value (gathered natively, as `Kiln.stdin.json()`), and a
   // value's JSON text written to stdout, without a newline.
+  // Taken now, so that a program replacing the global JSON cannot change
+  // what toStdout writes.
+  const stringify = JSON.stringify;
   const JSONIO = {
     fromStdin() {
       return native.readAll(2);
     },
     toStdout(value) {
-      const text = JSON.stringify(value);
+      const text = stringify(value);
       if (text === undefined) {
         throw new TypeError("Javy.JSON.toStdout: the value has no JSON form (undefined, a function or a symbol)");
       }
