@@ -87,6 +87,8 @@ thread_local! {
 pub extern "C" fn kiln_init() {
     scrub::start();
     let result = init();
+    // With the runtime still alive: its free small blocks are garbage too.
+    scrub::zero_free_arena_blocks();
     scrub::stop();
     match result {
         Ok(engine) => {

@@ -62,7 +62,9 @@ pub(crate) struct QuickJsAllocator;
 unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
     fn alloc(&mut self, size: usize) -> *mut u8 {
         // SAFETY: plain malloc.
-        unsafe { malloc(size).cast() }
+        let ptr: *mut u8 = unsafe { malloc(size).cast() };
+        arenas::track(ptr, size);
+        ptr
     }
 
     fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
@@ -74,6 +76,7 @@ unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
         // SAFETY: `ptr` came from this allocator (trait contract).
         unsafe {
             if scrubbing() && !ptr.is_null() {
+                arenas::untrack(ptr);
                 zero(ptr, malloc_usable_size(ptr.cast()));
             }
             free(ptr.cast());
@@ -104,6 +107,122 @@ unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
         // SAFETY: `ptr` came from this allocator (trait contract).
         unsafe { malloc_usable_size(ptr.cast()) }
     }
+}
+
+/// QuickJS-NG's small-block arenas, which `free` never sees.
+///
+/// QuickJS-NG serves allocations of up to 512 bytes from arenas of about
+/// 4 KiB (`JSArena` in quickjs.c), one per block size, each allocated
+/// through [`QuickJsAllocator`]. A freed small block goes back on its
+/// arena's free list, and only an arena left empty is freed (and so zeroed
+/// here): the parser's small temporaries, and in function mode whatever the
+/// top level dropped, would ship in every module. While scrubbing, the
+/// allocations that may be arenas (by their size) are tracked, and at the end
+/// of initialization [`super::zero_free_arena_blocks`] zeroes the free blocks of
+/// each. The layout below is quickjs.c's (rquickjs-sys 0.14) for wasm32; an
+/// arena whose header and free list do not check out exactly is left alone,
+/// so a layout change costs size, never correctness.
+mod arenas {
+    use std::cell::RefCell;
+    use std::collections::BTreeMap;
+
+    /// `JS_ARENA_SIZE`.
+    const ARENA_SIZE: usize = 4096;
+    /// `sizeof(JSArena)` on wasm32: two `list_head`s (8 bytes each), then
+    /// `block_size_idx: u8` at 16, `n_used_blocks: u16` at 18, `n_blocks:
+    /// u16` at 20, `first_free_block: u16` at 22; blocks from 24.
+    const ARENA_HEADER: usize = 24;
+    /// `sizeof(JSMallocBlockHeader)`: `free_next: u16` at 0,
+    /// `block_size_idx: u8` at 2; the block's data from 8.
+    const BLOCK_HEADER: usize = 8;
+    /// `JS_ARENA_FREE_NIL`.
+    const FREE_NIL: u16 = 0xffff;
+    /// `arena_block_sizes`.
+    const BLOCK_SIZES: [usize; 31] = [
+        16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448,
+        480, 512,
+    ];
+
+    thread_local! {
+        /// Live allocations of an arena's size, made while scrubbing:
+        /// address → size.
+        static CANDIDATES: RefCell<BTreeMap<usize, usize>> = const { RefCell::new(BTreeMap::new()) };
+    }
+
+    /// The allocation size of an arena of blocks of `block_size` bytes
+    /// (`arena_new`).
+    fn arena_bytes(block_size: usize) -> usize {
+        ARENA_HEADER + (ARENA_SIZE - ARENA_HEADER) / block_size * block_size
+    }
+
+    pub(super) fn track(ptr: *mut u8, size: usize) {
+        if super::scrubbing() && !ptr.is_null() && BLOCK_SIZES.iter().any(|&b| arena_bytes(b) == size) {
+            CANDIDATES.with(|c| c.borrow_mut().insert(ptr as usize, size));
+        }
+    }
+
+    pub(super) fn untrack(ptr: *mut u8) {
+        CANDIDATES.with(|c| c.borrow_mut().remove(&(ptr as usize)));
+    }
+
+    /// Zeroes the data of every free block of every arena, then forgets the
+    /// candidates. Returns how many blocks were zeroed.
+    pub(crate) fn zero_free_blocks() -> usize {
+        let candidates = CANDIDATES.with(|c| std::mem::take(&mut *c.borrow_mut()));
+        let mut zeroed = 0;
+        for (&at, &size) in &candidates {
+            // SAFETY: `at..at + size` is a live allocation of QuickJS's (it
+            // was not freed: freeing untracks it), so readable and, as its
+            // free blocks are nobody's, those may be written.
+            let bytes = unsafe { std::slice::from_raw_parts_mut(at as *mut u8, size) };
+            if let Some(free) = free_blocks(bytes) {
+                for range in free {
+                    bytes[range].fill(0);
+                    zeroed += 1;
+                }
+            }
+        }
+        zeroed
+    }
+
+    fn u16_at(bytes: &[u8], at: usize) -> Option<u16> {
+        Some(u16::from_le_bytes(bytes.get(at..at + 2)?.try_into().ok()?))
+    }
+
+    /// The data ranges of the free blocks of `arena`, or `None` unless it is
+    /// an arena whose header and free list are exactly consistent.
+    fn free_blocks(arena: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+        let size_idx = usize::from(*arena.get(16)?);
+        let block_size = *BLOCK_SIZES.get(size_idx)?;
+        let n_blocks = usize::from(u16_at(arena, 20)?);
+        let n_used = usize::from(u16_at(arena, 18)?);
+        if arena.len() != arena_bytes(block_size) || n_blocks != (ARENA_SIZE - ARENA_HEADER) / block_size || n_used > n_blocks {
+            return None;
+        }
+        let mut seen = vec![false; n_blocks];
+        let mut free = Vec::new();
+        let mut next = u16_at(arena, 22)?;
+        while next != FREE_NIL {
+            let index = usize::from(next);
+            if index >= n_blocks || seen[index] {
+                return None;
+            }
+            seen[index] = true;
+            let start = ARENA_HEADER + index * block_size;
+            if usize::from(*arena.get(start + 2)?) != size_idx {
+                return None;
+            }
+            free.push(start + BLOCK_HEADER..start + block_size);
+            next = u16_at(arena, start)?;
+        }
+        (free.len() == n_blocks - n_used).then_some(free)
+    }
+}
+
+/// Zeroes the free small blocks of QuickJS-NG's arenas (see [`arenas`]);
+/// call at the end of initialization, while still scrubbing.
+pub(crate) fn zero_free_arena_blocks() -> usize {
+    arenas::zero_free_blocks()
 }
 
 /// Rust's global allocator: `System`, zeroing on free while scrubbing.
