@@ -240,22 +240,7 @@ pub(crate) fn resolve(importer: &str, specifier: &str) -> Result<String, String>
     }
     // What the file is (its extension, the import's attributes) is checked
     // by `requested_kind`.
-    let mut parts: Vec<&str> = importer.split('/').collect();
-    parts.pop();
-    for part in specifier.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else {
-                    parts.push("..");
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    Ok(parts.join("/"))
+    Ok(kiln_module_path::join(importer, specifier))
 }
 
 /// Where the engine finds files: the entry's directory.

@@ -177,29 +177,14 @@ pub(crate) fn check_links(ctx: &Ctx<'_>, entry: &str, rejections: &UnhandledReje
 /// Joins a relative specifier onto the directory of `base` and folds `.`
 /// and `..` lexically. Returns `None` for a specifier that is not relative.
 ///
-/// Must name files exactly as the compiler's `module_graph::resolve` does
-/// (the compiler keys the init input's modules by those names); the engine
-/// cannot share that code, as it depends on nothing but the runtime API.
+/// Names files exactly as the compiler's `module_graph::resolve` does (the
+/// compiler keys the init input's modules by those names): both call
+/// `kiln_module_path::join`.
 pub(crate) fn resolve_relative(base: &str, specifier: &str) -> Option<String> {
     if !(specifier.starts_with("./") || specifier.starts_with("../")) {
         return None;
     }
-    let mut parts: Vec<&str> = base.split('/').collect();
-    parts.pop(); // the file name of `base`
-    for part in specifier.split('/') {
-        match part {
-            "" | "." => {}
-            ".." => {
-                if parts.last().is_some_and(|p| *p != "..") {
-                    parts.pop();
-                } else {
-                    parts.push("..");
-                }
-            }
-            other => parts.push(other),
-        }
-    }
-    Some(parts.join("/"))
+    Some(kiln_module_path::join(base, specifier))
 }
 
 struct FileResolver(Rc<Catalog>);
