@@ -30,7 +30,7 @@ mod stack;
 
 use init_input::{InitInput, SourceKind};
 use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections};
-use rquickjs::{Context, Ctx, Persistent, Runtime, Value, qjs};
+use rquickjs::{Context, Ctx, FromJs, Persistent, Runtime, Value, qjs};
 use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::rc::Rc;
@@ -343,7 +343,15 @@ pub(crate) fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError 
     let (name, message) = if error.is_error() {
         (get("name"), get("message"))
     } else {
-        ("Error".to_string(), format!("{error:?}"))
+        // Not an Error (`throw 42`): its string conversion, as `String(x)`
+        // gives. (Not `{error:?}`: Rust's Debug of a JS value would put
+        // ~10 KB of formatting code into every module.)
+        let text = <rquickjs::Coerced<rquickjs::String>>::from_js(ctx, error.clone())
+            .ok()
+            .and_then(|text| kiln_js_runtime::utf8_bytes(&text.0).ok())
+            .map(|bytes| String::from_utf8_lossy(&bytes).into_owned())
+            .unwrap_or_else(|| format!("a thrown value of type {}", error.type_name()));
+        ("Error".to_string(), text)
     };
     BuildError { kind, name, message, stack: get("stack") }
 }

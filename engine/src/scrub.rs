@@ -124,7 +124,6 @@ unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
 /// so a layout change costs size, never correctness.
 mod arenas {
     use std::cell::RefCell;
-    use std::collections::BTreeMap;
 
     /// `JS_ARENA_SIZE`.
     const ARENA_SIZE: usize = 4096;
@@ -145,8 +144,11 @@ mod arenas {
 
     thread_local! {
         /// Live allocations of an arena's size, made while scrubbing:
-        /// address → size.
-        static CANDIDATES: RefCell<BTreeMap<usize, usize>> = const { RefCell::new(BTreeMap::new()) };
+        /// (address, size), sorted by address. A sorted `Vec` rather than a
+        /// map type, whose code would ship in every module: inserts (only
+        /// arena-sized allocations) are rare, lookups (every free) are a
+        /// binary search.
+        static CANDIDATES: RefCell<Vec<(usize, usize)>> = const { RefCell::new(Vec::new()) };
     }
 
     /// The allocation size of an arena of blocks of `block_size` bytes
@@ -157,12 +159,24 @@ mod arenas {
 
     pub(super) fn track(ptr: *mut u8, size: usize) {
         if super::scrubbing() && !ptr.is_null() && BLOCK_SIZES.iter().any(|&b| arena_bytes(b) == size) {
-            CANDIDATES.with(|c| c.borrow_mut().insert(ptr as usize, size));
+            let at = ptr as usize;
+            CANDIDATES.with(|c| {
+                let mut candidates = c.borrow_mut();
+                if let Err(i) = candidates.binary_search_by_key(&at, |&(a, _)| a) {
+                    candidates.insert(i, (at, size));
+                }
+            });
         }
     }
 
     pub(super) fn untrack(ptr: *mut u8) {
-        CANDIDATES.with(|c| c.borrow_mut().remove(&(ptr as usize)));
+        let at = ptr as usize;
+        CANDIDATES.with(|c| {
+            let mut candidates = c.borrow_mut();
+            if let Ok(i) = candidates.binary_search_by_key(&at, |&(a, _)| a) {
+                candidates.remove(i);
+            }
+        });
     }
 
     /// Zeroes the data of every free block of every arena, then forgets the
@@ -170,7 +184,7 @@ mod arenas {
     pub(crate) fn zero_free_blocks() -> usize {
         let candidates = CANDIDATES.with(|c| std::mem::take(&mut *c.borrow_mut()));
         let mut zeroed = 0;
-        for (&at, &size) in &candidates {
+        for &(at, size) in &candidates {
             // SAFETY: `at..at + size` is a live allocation of QuickJS's (it
             // was not freed: freeing untracks it), so readable and, as its
             // free blocks are nobody's, those may be written.

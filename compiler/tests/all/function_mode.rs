@@ -207,3 +207,18 @@ fn a_top_level_error_with_a_lone_surrogate_keeps_its_message() {
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("TypeError: top \u{FFFD} level\n"), "{stderr}");
 }
+
+/// A top level that throws something other than an Error fails the build
+/// and shows the value as `console.log` would.
+#[test]
+fn a_non_error_thrown_at_build_time_is_shown_as_its_string() {
+    for (thrown, shown) in [("42", "42"), ("'plain text'", "'plain text'"), ("[1, 'two']", "[ 1, 'two' ]")] {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t.mjs"), format!("throw {thrown};\nexport function run() {{}}\n")).unwrap();
+        let output = run_with_stdin(kiln(dir.path()).args(["build", "t.mjs", "--invoke", "run"]), b"");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.lines().any(|l| l.trim() == shown), "{thrown}: {stderr}");
+        assert!(!dir.path().join("t.wasm").exists());
+    }
+}

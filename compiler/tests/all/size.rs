@@ -3,14 +3,15 @@
 
 use crate::util::{kiln, run_both, run_with_stdin};
 
-/// The hello-world module may not grow past this. Measured at 1,142,423
-/// bytes when set; the goal of issue 5 (600,000) is not reached yet, and
-/// this budget only guards against regressions.
-const HELLO_BUDGET: u64 = 1_160_000;
+/// The hello-world module may not grow past this. Measured at 1,111,885
+/// bytes when set; issue 5's goal (600,000) is below what this engine can
+/// reach (`cargo run -p kiln-bench --release --bin size-floor`), and this
+/// budget guards against regressions.
+const HELLO_BUDGET: u64 = 1_125_000;
 
-/// `--lean` hello world may not grow past this. Measured at 767,308 bytes
-/// when set (issue 5 asks for 256,000: not reached).
-const LEAN_HELLO_BUDGET: u64 = 780_000;
+/// `--lean` hello world may not grow past this. Measured at 739,995 bytes
+/// when set (issue 5 asks for 256,000: below this engine's floor).
+const LEAN_HELLO_BUDGET: u64 = 752_000;
 
 /// What compiling QuickJS for size saves at least (measured: ~375 KB).
 const LEAN_SAVES_AT_LEAST: u64 = 300_000;
