@@ -25,12 +25,12 @@ const ENGINES: &[(&str, &str, &str)] = &[
     ("engine-lean", "KILN_LEAN_ENGINE_WASM", "KILN_LEAN_ENGINE_WASM_PATH"),
 ];
 
-/// The sources whose change changes what the final rewrite makes of a
-/// snapshot (see `rewrite_fingerprint`).
-const REWRITE_INPUTS: &[&str] = &["src/rewrite.rs", "src/splice.rs", "../Cargo.lock"];
+/// The crates whose version changes what the final rewrite makes of a
+/// snapshot (see `compiler/src/splice.rs`, `skeleton_key`).
+const REWRITE_CRATES: &[&str] = &["walrus", "wasm-encoder", "wasmparser"];
 
 fn main() {
-    println!("cargo:rustc-env=KILN_REWRITE_FINGERPRINT={:016x}", rewrite_fingerprint());
+    println!("cargo:rustc-env=KILN_REWRITE_CRATES={}", rewrite_crate_versions());
     // A prebuilt default engine without a prebuilt lean one (an offline or
     // packaging build with no wasm toolchain) serves as both.
     let prebuilt_default = env::var_os(ENGINES[0].1);
@@ -55,18 +55,24 @@ fn main() {
     }
 }
 
-/// A hash of the rewrite's own code and dependencies. Cached skeletons
-/// (`compiler/src/splice.rs`) are keyed by it: a skeleton made by another
-/// version of the rewrite must not be reused, even within one Kiln version.
-fn rewrite_fingerprint() -> u64 {
+/// `walrus 0.28.1,wasm-encoder 0.245.0,...`: the locked versions of
+/// [`REWRITE_CRATES`], for the skeleton cache's key. The rewrite's own
+/// changes are the `SKELETON_FORMAT` constant's to say.
+fn rewrite_crate_versions() -> String {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let mut all = Vec::new();
-    for input in REWRITE_INPUTS {
-        let path = manifest_dir.join(input);
-        println!("cargo:rerun-if-changed={}", path.display());
-        all.extend(std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display())));
+    let lock_path = manifest_dir.join("../Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock_path.display());
+    let lock = std::fs::read_to_string(&lock_path).unwrap_or_else(|e| panic!("reading {}: {e}", lock_path.display()));
+    let mut versions = Vec::new();
+    for name in REWRITE_CRATES {
+        // Every locked version of the crate (one, unless two are in use).
+        let header = format!("name = \"{name}\"\nversion = \"");
+        for (at, _) in lock.match_indices(&header) {
+            let rest = &lock[at + header.len()..];
+            versions.push(format!("{name} {}", &rest[..rest.find('"').unwrap_or(0)]));
+        }
     }
-    fnv1a(&all)
+    versions.join(",")
 }
 
 /// The profile whose engine is also run through `wasm-opt -Oz`.

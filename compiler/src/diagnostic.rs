@@ -35,11 +35,14 @@ pub(crate) fn from_report(report: Report, source: &Source, modules: &[ModuleFile
         Report::Uncaught { message } => Error::JsException { name: String::new(), message, stack: String::new() },
         Report::NotInvocable { message, .. } => Error::NoSuchExport(message),
         Report::StackOverflow => stack_exhausted(source, None),
-        Report::OutOfMemory { limit } => Error::JsException {
-            name: "InternalError".into(),
-            message: format!("out of memory: the build-time evaluation passed its memory limit of {limit} bytes (raise it with --build-max-memory)"),
-            stack: String::new(),
-        },
+        Report::OutOfMemory { limit } => {
+            let limit = if limit % (1 << 20) == 0 { format!("{} MiB", limit >> 20) } else { format!("{limit} bytes") };
+            Error::JsException {
+                name: "InternalError".into(),
+                message: format!("out of memory: the build used more than its memory limit of {limit} (raise it with --build-max-memory)"),
+                stack: String::new(),
+            }
+        }
         Report::Internal { message } => Error::InvalidInput(message),
     }
 }

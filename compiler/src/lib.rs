@@ -112,7 +112,13 @@ pub struct Compiler {
     finisher: splice::Finisher,
     function_mode: Option<FunctionMode>,
     engine: &'static [u8],
+    limits: kiln_abi::BuildLimits,
 }
+
+/// The most memory the build-time evaluation may use unless told otherwise
+/// ([`Compiler::build_memory_limit`]): far more than compiling any real
+/// program needs, far less than the 4 GiB a wasm32 engine could grow to.
+pub const DEFAULT_BUILD_MAX_MEMORY: u64 = 1 << 30;
 
 impl Compiler {
     /// A compiler with default options.
@@ -127,6 +133,7 @@ impl Compiler {
             finisher: splice::Finisher::default(),
             function_mode: None,
             engine: ENGINE_WASM,
+            limits: kiln_abi::BuildLimits { max_memory: Some(DEFAULT_BUILD_MAX_MEMORY) },
         })
     }
 
@@ -146,7 +153,7 @@ impl Compiler {
     /// not on every build, and the program-independent part of the final
     /// rewrite is done once too.
     pub fn cache(&mut self, cache: ModuleCache) -> &mut Self {
-        self.finisher.set_cache_dir(cache.dir().to_path_buf());
+        self.finisher.set_cache(cache.clone());
         self.snapshotter.set_cache(cache);
         self
     }
@@ -156,6 +163,15 @@ impl Compiler {
     /// [`Error::JsException`] (default: 60 s).
     pub fn build_time_limit(&mut self, limit: std::time::Duration) -> &mut Self {
         self.snapshotter.set_init_time_limit(limit);
+        self
+    }
+
+    /// Fails a build whose engine init (compiling the program; in function
+    /// mode also its top level) allocates more than `bytes` of JavaScript
+    /// memory, with an `out of memory` [`Error::JsException`] naming the
+    /// limit (default: [`DEFAULT_BUILD_MAX_MEMORY`]).
+    pub fn build_memory_limit(&mut self, bytes: u64) -> &mut Self {
+        self.limits.max_memory = Some(bytes);
         self
     }
 
@@ -186,7 +202,7 @@ impl Compiler {
         let modules = self.module_graph(source)?;
         let snapshot = self
             .snapshotter
-            .preinitialize(self.engine, &source.init_input(&modules, self.function_mode.as_ref()))
+            .preinitialize(self.engine, &source.init_input(&modules, self.function_mode.as_ref(), self.limits))
             .map_err(|e| self.init_error(e, source, &modules))?;
         let started = Instant::now();
         let wasm = self.finisher.finish(&snapshot.wasm, &rewrite)?;
@@ -211,7 +227,7 @@ impl Compiler {
         let source = &self.prepared(source);
         let modules = self.module_graph(source)?;
         self.snapshotter
-            .check(self.engine, &source.init_input(&modules, self.function_mode.as_ref()))
+            .check(self.engine, &source.init_input(&modules, self.function_mode.as_ref(), self.limits))
             .map(drop)
             .map_err(|e| self.init_error(e, source, &modules))
     }
@@ -230,7 +246,7 @@ impl Compiler {
         let Err(import_error @ Error::Import { .. }) = collected else { return collected };
         // Compiled alone, the entry either fails to parse or fails (again)
         // at its imports.
-        match self.snapshotter.check(self.engine, &source.init_input(&[], self.function_mode.as_ref())) {
+        match self.snapshotter.check(self.engine, &source.init_input(&[], self.function_mode.as_ref(), self.limits)) {
             Err(e @ SnapshotError::InitFailed { .. }) => match self.init_error(e, source, &[]) {
                 syntax @ Error::JsSyntax { .. } => Err(syntax),
                 _ => Err(import_error),
@@ -281,7 +297,7 @@ impl Compiler {
         let text = source.text.as_str();
         let exhausts = |len: usize| {
             let prefix = Source { text: text[..len].to_string(), ..source.clone() };
-            matches!(self.snapshotter.check(self.engine, &prefix.init_input(modules, None)), Err(e) if ran_out_of_stack(&e))
+            matches!(self.snapshotter.check(self.engine, &prefix.init_input(modules, None, self.limits)), Err(e) if ran_out_of_stack(&e))
         };
         if !exhausts(text.len()) {
             return None;

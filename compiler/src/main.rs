@@ -26,6 +26,7 @@ struct Cli {
 enum Command {
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
+    Cache(commands::cache::CacheArgs),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +34,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Build(args) => commands::build::execute(args),
         Command::Run(args) => commands::run::execute(args),
+        Command::Cache(args) => commands::cache::execute(args),
     };
     match result {
         Ok(code) => code,

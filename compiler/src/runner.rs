@@ -147,6 +147,13 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     // copies every segment on each instantiation (metered as fuel: ~1 per
     // byte) instead of mapping one copy-on-write image; allow such images.
     config.memory_guaranteed_dense_image_size(DENSE_IMAGE_SIZE);
+    // A module not seen before still shares nearly all its code with every
+    // other Kiln module (the engine's): Cranelift finds those functions in
+    // the cache instead of compiling them.
+    let incremental = match &options.cache {
+        Some(cache) => Some(cache.enable_incremental(&mut config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?),
+        None => None,
+    };
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
     let started = Instant::now();
@@ -155,6 +162,9 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
         None => Module::new(&engine, wasm),
     }
     .map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
+    if let Some(store) = &incremental {
+        store.flush();
+    }
     let compile_time = started.elapsed();
     let entry = options.entry.as_deref().unwrap_or(kiln_abi::exports::START);
     match module.get_export(entry) {

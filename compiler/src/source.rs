@@ -105,7 +105,7 @@ impl Source {
     /// The engine's init input: the program, the files it imports (JSON
     /// and text ones after the JavaScript, the order the engine loads data
     /// modules in) and function mode.
-    pub(crate) fn init_input(&self, modules: &[ModuleFile], function_mode: Option<&FunctionMode>) -> Vec<u8> {
+    pub(crate) fn init_input(&self, modules: &[ModuleFile], function_mode: Option<&FunctionMode>, limits: kiln_abi::BuildLimits) -> Vec<u8> {
         let kind = match self.kind {
             SourceKind::Script => kiln_abi::SourceKind::Script,
             SourceKind::Module => kiln_abi::SourceKind::Module,
@@ -127,7 +127,7 @@ impl Source {
             modules: files,
             import_map: Vec::new(),
             function_mode: function_mode.cloned(),
-            limits: kiln_abi::BuildLimits::default(),
+            limits,
         }
         .encode()
     }
@@ -147,7 +147,7 @@ mod tests {
     fn init_input_carries_every_file_javascript_first() {
         let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
         let decode = |bytes: Vec<u8>| kiln_abi::InitInput::decode(&bytes).unwrap();
-        let alone = decode(s.init_input(&[], None));
+        let alone = decode(s.init_input(&[], None, kiln_abi::BuildLimits::default()));
         assert_eq!(alone.entry, "a.mjs");
         assert_eq!(alone.entry_module().map(|m| (m.kind, m.source.as_slice())), Some((kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module), &b"export {}"[..])));
         let lib = ModuleFile { name: "lib/b c.js".into(), text: "export let b".into(), kind: ModuleKind::JavaScript };
@@ -156,7 +156,7 @@ mod tests {
             lib,
             ModuleFile { name: "a.mjs".into(), text: "xy".into(), kind: ModuleKind::Text },
         ];
-        let input = decode(s.init_input(&data, None));
+        let input = decode(s.init_input(&data, None, kiln_abi::BuildLimits::default()));
         let names: Vec<(&str, kiln_abi::ModuleKind)> = input.modules.iter().map(|m| (m.name.as_str(), m.kind)).collect();
         assert_eq!(
             names,
@@ -168,7 +168,7 @@ mod tests {
             ]
         );
         let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
-        assert_eq!(decode(s.init_input(&[], Some(&mode))).function_mode, Some(mode));
+        assert_eq!(decode(s.init_input(&[], Some(&mode), kiln_abi::BuildLimits::default())).function_mode, Some(mode));
     }
 
     #[test]

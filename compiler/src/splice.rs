@@ -56,7 +56,7 @@ struct SnapshotParts<'a> {
 #[derive(Default)]
 pub(crate) struct Finisher {
     /// Where skeletons are kept across processes, if anywhere.
-    cache_dir: Option<PathBuf>,
+    cache: Option<kiln_host::ModuleCache>,
     /// Skeletons of this process, by [`skeleton_key`]. `None` records that
     /// this engine and these options cannot be spliced.
     skeletons: Mutex<HashMap<String, Option<Arc<Vec<u8>>>>>,
@@ -64,8 +64,8 @@ pub(crate) struct Finisher {
 
 impl Finisher {
     /// Keeps skeletons in `dir` as well as in memory.
-    pub(crate) fn set_cache_dir(&mut self, dir: PathBuf) {
-        self.cache_dir = Some(dir);
+    pub(crate) fn set_cache(&mut self, cache: kiln_host::ModuleCache) {
+        self.cache = Some(cache);
     }
 
     /// The finished module for `snapshot`: byte for byte what
@@ -99,7 +99,7 @@ impl Finisher {
     }
 
     fn path(&self, key: &str) -> Option<PathBuf> {
-        self.cache_dir.as_ref().map(|dir| dir.join(format!("skeleton-{key}.wasm")))
+        self.cache.as_ref().map(|cache| cache.dir().join(format!("skeleton-{key}.wasm")))
     }
 
     /// A skeleton from disk: stored with the SHA-256 of its bytes in front,
@@ -113,16 +113,10 @@ impl Finisher {
     /// Writes a skeleton atomically; a cache that cannot be written only
     /// costs time.
     fn store(&self, key: &str, skeleton: &[u8]) {
-        let (Some(path), Some(dir)) = (self.path(key), self.cache_dir.as_ref()) else { return };
-        if std::fs::create_dir_all(dir).is_err() {
-            return;
-        }
-        let Ok(mut temp) = tempfile::NamedTempFile::new_in(dir) else { return };
+        let (Some(path), Some(cache)) = (self.path(key), self.cache.as_ref()) else { return };
         let mut contents = Sha256::digest(skeleton).to_vec();
         contents.extend_from_slice(skeleton);
-        if std::io::Write::write_all(&mut temp, &contents).is_ok() {
-            let _ = temp.persist(path);
-        }
+        cache.store(&path, &contents);
     }
 }
 
@@ -130,13 +124,18 @@ fn poisoned() -> Error {
     Error::Rewrite("a previous build panicked while finishing a module".into())
 }
 
-/// Names a skeleton: the snapshot's fingerprint, the options, and the
-/// rewrite's own code (a hash of its sources and Cargo.lock, made by
-/// build.rs), which may change without Kiln's version changing.
+/// What the rewrite and the splice make of a snapshot, as a number: bump
+/// it with any change to `rewrite.rs` or `splice.rs` that changes their
+/// output, so that no skeleton made before is reused.
+const SKELETON_FORMAT: u32 = 1;
+
+/// Names a skeleton: [`SKELETON_FORMAT`], the versions of the crates the
+/// rewrite is made of (walrus, wasm-encoder, wasmparser, from Cargo.lock by
+/// build.rs), the options and the snapshot's fingerprint.
 fn skeleton_key(fingerprint: &Fingerprint, options: &RewriteOptions) -> String {
     let mut hasher = Sha256::new();
-    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hasher.update(env!("KILN_REWRITE_FINGERPRINT").as_bytes());
+    hasher.update(SKELETON_FORMAT.to_le_bytes());
+    hasher.update(env!("KILN_REWRITE_CRATES").as_bytes());
     hasher.update(format!("{options:?}").as_bytes());
     hasher.update(fingerprint);
     hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()

@@ -87,6 +87,7 @@ thread_local! {
 pub extern "C" fn kiln_init() {
     scrub::start();
     let result = init();
+    scrub::lift_memory_limit();
     // With the runtime still alive: its free small blocks are garbage too.
     scrub::zero_free_arena_blocks();
     scrub::stop();
@@ -95,7 +96,15 @@ pub extern "C" fn kiln_init() {
             ENGINE.with(|e| *e.borrow_mut() = Some(engine));
             scrub::clear_unused_stack();
         }
-        Err(report) => REPORT.with(|r| *r.borrow_mut() = report.encode()),
+        Err(report) => {
+            // Whatever the program did next (QuickJS threw `out of memory`,
+            // which it may have caught), the limit is why it failed.
+            let report = match scrub::exceeded_memory_limit() {
+                Some(limit) => Report::OutOfMemory { limit: limit as u64 },
+                None => report,
+            };
+            REPORT.with(|r| *r.borrow_mut() = report.encode());
+        }
     }
 }
 
@@ -211,6 +220,9 @@ fn init() -> Result<Engine, Report> {
     let Some(entry) = at.map(|at| input.modules.remove(at)) else { return Err(internal("the init input has no entry")) };
     let ModuleKind::JavaScript(kind) = entry.kind else { return Err(internal("the entry is not JavaScript")) };
     let entry = Entry { file: entry.name, kind, source: entry.source };
+    if let Some(max) = input.limits.max_memory {
+        scrub::limit_memory(usize::try_from(max).unwrap_or(usize::MAX));
+    }
 
     let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| internal(format!("creating the runtime: {e}")))?;
     let rejections = UnhandledRejections::track(&rt);
@@ -485,4 +497,23 @@ pub(crate) fn json_string(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    /// `Program` owns a reference to a JS value: a copy would be a second
+    /// owner, and the value freed twice.
+    #[test]
+    fn a_program_is_not_copy() {
+        trait NotCopy {
+            const COPY: bool = false;
+        }
+        impl<T> NotCopy for T {}
+        struct Probe<T>(std::marker::PhantomData<T>);
+        impl<T: Copy> Probe<T> {
+            const COPY: bool = true;
+        }
+        assert!(Probe::<u32>::COPY, "the probe tells a Copy type");
+        assert!(!Probe::<super::Program>::COPY);
+    }
 }

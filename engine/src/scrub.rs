@@ -9,10 +9,14 @@
 //! ([`ScrubbingAllocator`]) — and at the end the unused part of the stack is
 //! cleared ([`clear_unused_stack`]). At run time none of this costs anything
 //! beyond one flag test per free.
+//!
+//! The same allocator enforces the build's memory limit ([`limit_memory`]):
+//! QuickJS's allocations fail once they would pass it, and the build fails
+//! with `out of memory` instead of growing towards 4 GiB.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static SCRUBBING: AtomicBool = AtomicBool::new(false);
 
@@ -54,27 +58,95 @@ unsafe fn zero(ptr: *mut u8, size: usize) {
     unsafe { explicit_bzero(ptr.cast(), size) }
 }
 
-/// QuickJS's allocator: wasi-libc's malloc, zeroing on free while scrubbing.
+/// The most QuickJS may hold while the limit is on, in bytes (0: off).
+static LIMIT: AtomicUsize = AtomicUsize::new(0);
+/// What QuickJS holds of the blocks allocated while the limit was on.
+static IN_USE: AtomicUsize = AtomicUsize::new(0);
+/// The limit an allocation was refused for; 0 until one is.
+static EXCEEDED: AtomicUsize = AtomicUsize::new(0);
+
+/// Refuses QuickJS's allocations that would take it past `bytes`, until
+/// [`lift_memory_limit`]. Set it before the runtime is created, so that
+/// every block is counted.
+pub(crate) fn limit_memory(bytes: usize) {
+    IN_USE.store(0, Ordering::Relaxed);
+    LIMIT.store(bytes.max(1), Ordering::Relaxed);
+}
+
+/// Ends the limit (before the snapshot: a run is bounded by its host).
+pub(crate) fn lift_memory_limit() {
+    LIMIT.store(0, Ordering::Relaxed);
+}
+
+/// The limit, if an allocation was refused for it.
+pub(crate) fn exceeded_memory_limit() -> Option<usize> {
+    Some(EXCEEDED.load(Ordering::Relaxed)).filter(|&limit| limit != 0)
+}
+
+fn limited() -> bool {
+    LIMIT.load(Ordering::Relaxed) != 0
+}
+
+/// Whether `more` bytes fit under the limit (always, when it is off).
+fn admit(more: usize) -> bool {
+    let limit = LIMIT.load(Ordering::Relaxed);
+    if limit == 0 || IN_USE.load(Ordering::Relaxed).saturating_add(more) <= limit {
+        return true;
+    }
+    EXCEEDED.store(limit, Ordering::Relaxed);
+    false
+}
+
+/// Counts a new block of QuickJS's, or one it gave back.
+///
+/// # Safety
+///
+/// `ptr` is null or a live block of wasi-libc's malloc.
+unsafe fn count(ptr: *mut u8, allocated: bool) {
+    if !limited() || ptr.is_null() {
+        return;
+    }
+    // SAFETY: forwarded contract.
+    let size = unsafe { malloc_usable_size(ptr.cast()) };
+    if allocated {
+        IN_USE.fetch_add(size, Ordering::Relaxed);
+    } else {
+        let _ = IN_USE.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| Some(used.saturating_sub(size)));
+    }
+}
+
+/// QuickJS's allocator: wasi-libc's malloc, zeroing on free while scrubbing
+/// and refusing what would pass the build's memory limit.
 pub(crate) struct QuickJsAllocator;
 
 // SAFETY: every pointer comes from wasi-libc's malloc family, which returns
 // null or memory aligned for any type, and `usable_size` is its own answer.
 unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
     fn alloc(&mut self, size: usize) -> *mut u8 {
-        // SAFETY: plain malloc.
+        if !admit(size) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: plain malloc; `count` gets its result.
         let ptr: *mut u8 = unsafe { malloc(size).cast() };
+        unsafe { count(ptr, true) };
         arenas::track(ptr, size);
         ptr
     }
 
-    fn calloc(&mut self, count: usize, size: usize) -> *mut u8 {
-        // SAFETY: plain calloc.
-        unsafe { calloc(count, size).cast() }
+    fn calloc(&mut self, count_: usize, size: usize) -> *mut u8 {
+        if !admit(count_.saturating_mul(size)) {
+            return std::ptr::null_mut();
+        }
+        // SAFETY: plain calloc; `count` gets its result.
+        let ptr: *mut u8 = unsafe { calloc(count_, size).cast() };
+        unsafe { count(ptr, true) };
+        ptr
     }
 
     unsafe fn dealloc(&mut self, ptr: *mut u8) {
         // SAFETY: `ptr` came from this allocator (trait contract).
         unsafe {
+            count(ptr, false);
             if scrubbing() && !ptr.is_null() {
                 arenas::untrack(ptr);
                 zero(ptr, malloc_usable_size(ptr.cast()));
@@ -87,8 +159,18 @@ unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
         // SAFETY: `ptr` came from this allocator (trait contract); the copy
         // stays within both blocks.
         unsafe {
+            if limited() && !ptr.is_null() {
+                let old_size = malloc_usable_size(ptr.cast());
+                if !admit(new_size.saturating_sub(old_size)) {
+                    return std::ptr::null_mut();
+                }
+            }
             if !scrubbing() || ptr.is_null() {
-                return realloc(ptr.cast(), new_size).cast();
+                count(ptr, false);
+                let moved: *mut u8 = realloc(ptr.cast(), new_size).cast();
+                // A failed realloc leaves the block where it was.
+                count(if moved.is_null() { ptr } else { moved }, true);
+                return moved;
             }
             // Move by hand so that the old block is zeroed before it is freed
             // (an in-place shrink would free its tail uncleared).
@@ -96,6 +178,7 @@ unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
             if moved.is_null() {
                 return moved;
             }
+            count(moved, true);
             let old_size = malloc_usable_size(ptr.cast());
             std::ptr::copy_nonoverlapping(ptr, moved, old_size.min(new_size));
             self.dealloc(ptr);
@@ -119,9 +202,19 @@ unsafe impl rquickjs::allocator::Allocator for QuickJsAllocator {
 /// top level dropped, would ship in every module. While scrubbing, the
 /// allocations that may be arenas (by their size) are tracked, and at the end
 /// of initialization [`super::zero_free_arena_blocks`] zeroes the free blocks of
-/// each. The layout below is quickjs.c's (rquickjs-sys 0.14) for wasm32; an
-/// arena whose header and free list do not check out exactly is left alone,
-/// so a layout change costs size, never correctness.
+/// each.
+///
+/// QuickJS allocates through us only arenas and *large blocks* (anything
+/// over 512 bytes, the program's data included), so a block of an arena's
+/// size may be either. QuickJS tells them apart itself: a large block's
+/// header starts with `block_idx = JS_ARENA_FREE_NIL` and `block_size_idx =
+/// 0xff`, written by QuickJS before the program's bytes (which start 8 bytes
+/// in) and never by the program, while an arena starts with an aligned
+/// pointer (`free_link.prev`, never `0xffff` in its low half). A tagged block
+/// is never taken for an arena, whatever data it holds. The layout below is
+/// quickjs.c's (rquickjs-sys 0.14) for wasm32; an arena whose header and free
+/// list do not check out exactly is left alone, so a layout change costs
+/// size, never correctness.
 mod arenas {
     use std::cell::RefCell;
 
@@ -136,6 +229,8 @@ mod arenas {
     const BLOCK_HEADER: usize = 8;
     /// `JS_ARENA_FREE_NIL`.
     const FREE_NIL: u16 = 0xffff;
+    /// A large block's `block_size_idx` (`arena_malloc_large`).
+    const LARGE_BLOCK_SIZE_IDX: u8 = 0xff;
     /// `arena_block_sizes`.
     const BLOCK_SIZES: [usize; 31] = [
         16, 24, 32, 40, 48, 56, 64, 72, 80, 88, 96, 104, 112, 120, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448,
@@ -206,6 +301,9 @@ mod arenas {
     /// The data ranges of the free blocks of `arena`, or `None` unless it is
     /// an arena whose header and free list are exactly consistent.
     fn free_blocks(arena: &[u8]) -> Option<Vec<std::ops::Range<usize>>> {
+        if u16_at(arena, 0)? == FREE_NIL && *arena.get(2)? == LARGE_BLOCK_SIZE_IDX {
+            return None; // a large block: the program's data
+        }
         let size_idx = usize::from(*arena.get(16)?);
         let block_size = *BLOCK_SIZES.get(size_idx)?;
         let n_blocks = usize::from(u16_at(arena, 20)?);
@@ -230,6 +328,40 @@ mod arenas {
             next = u16_at(arena, start)?;
         }
         (free.len() == n_blocks - n_used).then_some(free)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        /// An arena of 512-byte blocks, 6 of 7 used, block 0 free.
+        fn arena() -> Vec<u8> {
+            let mut bytes = vec![0x11; arena_bytes(512)];
+            bytes[..4].copy_from_slice(&0x0001_0008u32.to_le_bytes()); // free_link.prev
+            bytes[16] = 30;
+            bytes[18..20].copy_from_slice(&6u16.to_le_bytes());
+            bytes[20..22].copy_from_slice(&7u16.to_le_bytes());
+            bytes[22..24].copy_from_slice(&0u16.to_le_bytes());
+            bytes[24..26].copy_from_slice(&FREE_NIL.to_le_bytes());
+            bytes[26] = 30;
+            bytes
+        }
+
+        #[test]
+        fn finds_the_free_blocks_of_an_arena() {
+            assert_eq!(free_blocks(&arena()), Some(vec![ARENA_HEADER + BLOCK_HEADER..ARENA_HEADER + 512]));
+            let mut broken = arena();
+            broken[18] = 5; // two blocks said free, one on the list
+            assert_eq!(free_blocks(&broken), None);
+        }
+
+        #[test]
+        fn a_large_block_holding_data_shaped_like_an_arena_is_left_alone() {
+            let mut block = arena();
+            block[..2].copy_from_slice(&FREE_NIL.to_le_bytes());
+            block[2] = LARGE_BLOCK_SIZE_IDX;
+            assert_eq!(free_blocks(&block), None);
+        }
     }
 }
 

@@ -36,10 +36,9 @@
 
 #![deny(missing_docs)]
 
-mod cache;
 mod sealed_wasi;
 
-pub use cache::ModuleCache;
+pub use kiln_host::ModuleCache;
 
 use sha2::Digest;
 use std::time::{Duration, Instant};

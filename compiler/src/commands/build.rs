@@ -67,6 +67,12 @@ pub(crate) struct BuildArgs {
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = super::run::parse_duration)]
     build_timeout: std::time::Duration,
 
+    /// Stop the build if compiling the program (and, in function mode,
+    /// evaluating its top level) allocates more than this much JavaScript
+    /// memory: 64M, 1G.
+    #[arg(long, value_name = "SIZE", default_value = "1G", value_parser = super::run::parse_size)]
+    build_max_memory: usize,
+
     /// Function mode: evaluate the module's top level at build time and make
     /// export NAME a wasm export that reads stdin, calls it and writes its
     /// result (`default` is the default export). Repeatable; `_start` runs
@@ -147,6 +153,7 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
         compiler.cache(cache);
     }
     compiler.build_time_limit(args.build_timeout);
+    compiler.build_memory_limit(args.build_max_memory as u64);
     compiler.profile(if args.lean { Profile::Lean } else { Profile::Default });
     compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, keep_parser: args.eval, ..RewriteOptions::default() });
     if !args.invoke.is_empty() {

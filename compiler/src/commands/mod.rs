@@ -2,7 +2,7 @@
 //! exit statuses.
 
 pub(crate) mod build;
-mod cache;
+pub(crate) mod cache;
 
 pub(crate) use cache::module_cache;
 pub(crate) mod run;
@@ -41,7 +41,34 @@ pub(crate) fn report(error: &anyhow::Error) {
         }
         return;
     }
-    eprintln!("error: {error:#}");
+    eprintln!("error: {}", describe(error));
+}
+
+/// An error and its causes, `: `-separated, each cause once: an error whose
+/// message already ends with its cause's (`reading a.js: No such file or
+/// directory`) does not repeat it.
+fn describe(error: &anyhow::Error) -> String {
+    let mut text = error.to_string();
+    for cause in error.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.ends_with(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_cause_is_told_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory (os error 2)");
+        let error = anyhow::Error::new(kiln::Error::Io { action: "reading", path: "nope.js".into(), source: io });
+        assert_eq!(super::describe(&error), "reading nope.js: No such file or directory (os error 2)");
+        let wrapped = anyhow::anyhow!("disk full").context("writing out.wasm");
+        assert_eq!(super::describe(&wrapped), "writing out.wasm: disk full");
+    }
 }
 
 /// Picks the exit status for an error.

@@ -119,8 +119,19 @@ fn show_size(bytes: usize) -> String {
     bytes.to_string()
 }
 
+/// `bytes` for a person: `1.5M`, `256M`, `812K`, `96` (binary multiples).
+pub(crate) fn show_size_rounded(bytes: u64) -> String {
+    for (shift, unit) in [(30, "G"), (20, "M"), (10, "K")] {
+        if bytes >= 1 << shift {
+            let value = bytes as f64 / (1u64 << shift) as f64;
+            return if value >= 10.0 || bytes % (1 << shift) == 0 { format!("{value:.0}{unit}") } else { format!("{value:.1}{unit}") };
+        }
+    }
+    bytes.to_string()
+}
+
 /// Parses `4096`, `64K`, `64M`, `1G` (binary multiples).
-fn parse_size(text: &str) -> Result<usize, String> {
+pub(crate) fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
     let (digits, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
         Some(i) => text.split_at(i),

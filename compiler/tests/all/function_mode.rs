@@ -222,3 +222,42 @@ fn a_non_error_thrown_at_build_time_is_shown_as_its_string() {
         assert!(!dir.path().join("t.wasm").exists());
     }
 }
+
+/// A function-mode program may hold binary data of exactly the size of one
+/// of QuickJS's small-block arenas, laid out like an arena with a free
+/// block: the build's scrubbing of free arena blocks must leave it alone.
+/// The data is a BigInt of 898 32-bit limbs whose top bit is set, which
+/// QuickJS stores in 899 (a zero limb for the sign) allocated at once (a
+/// hex literal of that length needs no shrinking): with its 4-byte length
+/// and QuickJS's 8-byte block header an allocation of 3,608 bytes, the size
+/// of an arena of 512-byte blocks. Its limbs 1-3 read as that arena's
+/// header (block size index 30, 6 of 7 blocks used, block 0 free) and limbs
+/// 5-130 as block 0's data, which a scrub that took it for an arena would
+/// zero.
+#[test]
+fn data_shaped_like_an_arena_survives_the_build() {
+    let program = r#"
+const limbs = () => {
+  const t = [];
+  for (let i = 0; i < 898; i++) t.push(0x11111111 + i);
+  t[1] = 30 | (6 << 16);          // block_size_idx 30, n_used_blocks 6
+  t[2] = 7;                       // n_blocks 7, first_free_block 0
+  t[3] = 0xffff | (30 << 16);     // block 0: free_next NIL, block_size_idx 30
+  for (let i = 5; i <= 130; i++) t[i] = 0xaaaaaaaa;
+  t[897] = 0x92345678;            // top bit set: a zero limb follows
+  return t;
+};
+const hex = (t) => t.slice().reverse().map((x) => (x >>> 0).toString(16).padStart(8, "0")).join("");
+const big = BigInt("0x" + hex(limbs()));
+export function run() {
+  const expected = BigInt("0x" + hex(limbs()));
+  return { intact: big === expected, limbs: big.toString(16).length / 8 };
+}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fn.js"), program).unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "fn.js", "-o", "fn.wasm", "--invoke", "run"]), b"");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let run = invoke(dir.path(), &dir.path().join("fn.wasm"), "run", b"null");
+    assert_eq!(run.stdout, "{\"intact\":true,\"limbs\":898}\n", "{}", run.stderr);
+}

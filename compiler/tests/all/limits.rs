@@ -82,7 +82,10 @@ attempt("join", () => { let a = []; for (let i = 0; i < 200000; i++) a = [a]; St
 attempt("clone", () => structuredClone(nest(100000, 0)));
 attempt("inspect", () => console.log(nest(100000, 0)));
 attempt("regexp", () => new RegExp("(".repeat(100000) + ")".repeat(100000)));
-attempt("promise", () => { function p() { return Promise.resolve().then(p); } });
+// A chain of promises 100,000 long is jobs, not recursion.
+let links = 0;
+function p() { return ++links < 100000 ? Promise.resolve().then(p) : links; }
+attempt("promise", () => p().then((n) => console.log("promise chain", n)));
 attempt("after all that", () => {});
 "#;
     let (dir, wasm) = build_program("deep.js", source);
@@ -100,10 +103,16 @@ attempt("after all that", () => {});
         "parse true Maximum call stack size exceeded",
         "join true Maximum call stack size exceeded",
         "clone true Maximum call stack size exceeded",
+        // console.log shows 3 levels, as Node does.
+        "{ a: { a: { a: [Object] } } }",
+        "inspect returned",
+        // 100,000 groups: more than the 255 captures QuickJS allows (a SyntaxError).
+        "regexp false too many captures",
+        "promise returned",
+        "after all that returned",
+        "promise chain 100000",
     ];
-    let lines: Vec<&str> = run.stdout.lines().collect();
-    assert_eq!(&lines[..expected.len()], &expected[..], "{}", run.stdout);
-    assert_eq!(lines.last(), Some(&"after all that returned"), "{}", run.stdout);
+    assert_eq!(run.stdout.lines().collect::<Vec<_>>(), expected, "{}", run.stdout);
 }
 
 #[test]
@@ -148,4 +157,25 @@ fn recursion_at_build_time_is_a_range_error_too() {
     assert_eq!(built.status, Some(1), "{}", built.stderr);
     assert!(built.stderr.contains("RangeError: Maximum call stack size exceeded\n    at f (uncaught.mjs:1:15)"), "{}", built.stderr);
     assert_no_backtrace(&built);
+}
+
+/// Function mode's top level allocating without bound fails the build at
+/// once with `out of memory` and the limit's name, instead of growing the
+/// build towards 4 GiB until the 60 s timeout.
+#[test]
+fn unbounded_allocation_at_build_time_fails_at_the_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hoard.mjs"), "const a = [];\nfor (;;) a.push(new Array(1e6).fill(0));\nexport function run() {}\n").unwrap();
+    for (flags, limit) in [(&["--build-max-memory", "64M"][..], "64 MiB"), (&["--build-max-memory", "96M"][..], "96 MiB")] {
+        let output = run_with_stdin(kiln(dir.path()).args(["build", "hoard.mjs", "--invoke", "run"]).args(flags), b"");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!("InternalError: out of memory: the build used more than its memory limit of {limit} (raise it with --build-max-memory)")),
+            "{stderr}"
+        );
+        assert!(!dir.path().join("hoard.wasm").exists());
+    }
+    let help = run_with_stdin(kiln(dir.path()).args(["build", "--help"]), b"");
+    assert!(String::from_utf8_lossy(&help.stdout).contains("--build-max-memory <SIZE>"), "the limit is documented in --help");
 }

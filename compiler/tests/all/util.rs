@@ -15,6 +15,8 @@ pub fn kiln(dir: &Path) -> Command {
     // A cache shared by the tests: the engine is compiled once per run of
     // the suite instead of once per build.
     cmd.env("KILN_CACHE_DIR", workspace().join("target").join("kiln-test-cache"));
+    // Room for every module of the suite: its cache is not what it tests.
+    cmd.env("KILN_CACHE_SIZE", "4G");
     cmd
 }
 
