@@ -138,14 +138,14 @@ fn call(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, i
     };
     let returned = engine.ctx.with(|ctx| {
         let argument: Value = match io {
-            IoMode::Json | IoMode::Ndjson => ctx.json_parse(input).map_err(|e| match e {
+            IoMode::Json | IoMode::Ndjson => kiln_js_runtime::json::parse(&ctx, input).map_err(|e| match e {
                 rquickjs::Error::Exception => {
                     let description = engine.js.describe_uncaught(&ctx, ctx.catch());
                     if description.starts_with("Uncaught SyntaxError") { format!("{description} (stdin must hold JSON)") } else { description }
                 }
                 other => format!("Uncaught SyntaxError: stdin is not valid JSON: {other}"),
             })?,
-            IoMode::Text => rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&input)).map_err(|e| describe(&ctx, e))?.into_value(),
+            IoMode::Text => kiln_js_runtime::utf8_string(&ctx, &kiln_js_runtime::utf8_lossy(&input)).map_err(|e| describe(&ctx, e))?.into_value(),
             IoMode::Bytes => TypedArray::<u8>::new(ctx.clone(), input).map_err(|e| describe(&ctx, e))?.into_value(),
         };
         let f = function.clone().restore(&ctx).map_err(|e| describe(&ctx, e))?;
@@ -174,14 +174,13 @@ fn encode_result<'js>(ctx: &Ctx<'js>, io: IoMode, value: Value<'js>) -> rquickjs
     };
     match io {
         IoMode::Json | IoMode::Ndjson => {
-            let text = ctx.json_stringify(value.clone())?.map(|s| s.to_string()).transpose()?;
-            let mut text = match text {
+            let mut text = match kiln_js_runtime::json::stringify(ctx, &value)? {
                 Some(t) => t,
                 // JSON.stringify gives undefined for undefined and functions.
                 None => return Err(wrong_type("a JSON-serialisable value")),
             };
-            text.push('\n');
-            Ok(text.into_bytes())
+            text.push(b'\n');
+            Ok(text)
         }
         IoMode::Text => match value.as_string() {
             Some(s) => Ok(kiln_js_runtime::utf8_bytes(s)?),

@@ -42,11 +42,12 @@ mod encoding;
 mod event_loop;
 mod host;
 mod io;
+pub mod json;
 mod promise_state;
 mod random;
 mod utf8;
 
-pub use utf8::string_bytes as utf8_bytes;
+pub use utf8::{lossy as utf8_lossy, new_string as utf8_string, string_bytes as utf8_bytes};
 
 pub use bytecode::{compile_script, run_script};
 pub use event_loop::UnhandledRejections;
@@ -118,6 +119,7 @@ impl JsRuntime {
         let random = Rc::new(random::Random::new(io.host()));
         let clock = Rc::new(clock::Clock::new());
 
+        json::install(ctx)?;
         let native = Object::new(ctx.clone())?;
         io::register(ctx, &native, &io)?;
         encoding::register(ctx, &native)?;

@@ -10,6 +10,7 @@ mod function_mode;
 mod fuzz_corpus;
 mod hostile;
 mod imports;
+mod json_suite;
 mod limits;
 mod module_shape;
 mod sandbox;
