@@ -5,6 +5,7 @@ mod cli;
 mod conformance;
 mod differential;
 mod examples;
+mod fixtures;
 mod fuel;
 mod function_mode;
 mod fuzz_corpus;

@@ -1,0 +1,527 @@
+//! Data-driven end-to-end tests: every directory
+//! `compiler/tests/fixtures/<group>/<case>/` is a test case. Its program is
+//! built by `kiln build` and run on both hosts (the embedded wasmtime and
+//! Node's `node:wasi`); stdout, stderr and the exit status must equal the
+//! case's expected files byte for byte. A case whose build must fail
+//! compares the build's stderr and status instead. Every failing case of a
+//! group is reported, each with a diff, not just the first.
+//!
+//! The format of a case, how its expected files are made (from Node wherever
+//! Node can run the program) and `KILN_BLESS=1`, which regenerates them, are
+//! described in `compiler/tests/fixtures/README.md`. `KILN_FIXTURE=text`
+//! runs only the cases whose `group/case` name contains `text`.
+
+use crate::util::{kiln, node_entry, run_with_stdin, workspace};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The groups (subdirectories of the fixtures folder); each is one `#[test]`.
+const GROUPS: [&str; 5] = ["errors", "js", "npm", "stack", "ts"];
+
+/// Entry files looked for when `case.toml` names none (exactly one must exist).
+const ENTRY_CANDIDATES: [&str; 16] = [
+    "main.js", "main.mjs", "main.cjs", "main.jsx", "main.ts", "main.mts", "main.cts", "main.tsx", "index.js", "index.mjs",
+    "index.ts", "index.tsx", "src/index.js", "src/index.mjs", "src/index.ts", "src/index.tsx",
+];
+
+#[test]
+fn errors() {
+    check_group("errors");
+}
+
+#[test]
+fn js() {
+    check_group("js");
+}
+
+#[test]
+fn npm() {
+    check_group("npm");
+}
+
+#[test]
+fn stack() {
+    check_group("stack");
+}
+
+#[test]
+fn ts() {
+    check_group("ts");
+}
+
+#[test]
+fn every_group_is_a_test() {
+    let mut found: Vec<String> = std::fs::read_dir(fixtures_dir())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir() && e.file_name() != "tools")
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    found.sort();
+    assert_eq!(found, GROUPS, "add the group to GROUPS and a #[test] for it");
+}
+
+/// Where a case's expected files come from when they are regenerated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Source {
+    /// `node` runs the program (or `node_entry`) itself.
+    Node,
+    /// `tsc` compiles the case, `node` runs tsc's output.
+    Tsc,
+    /// Kiln's own output (wasmtime host), reviewed by hand: for build
+    /// errors and anything Node prints differently by design.
+    Kiln,
+}
+
+/// `case.toml`: every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    /// The file `kiln build` is given (relative to the case).
+    entry: Option<String>,
+    /// Extra `kiln build` arguments (`--invoke run`, `--define K=V`, ...).
+    #[serde(default)]
+    args: Vec<String>,
+    /// Where the expected files come from (default: `node` for JavaScript
+    /// entries, `tsc` for TypeScript ones, `kiln` when the build fails).
+    expected: Option<Source>,
+    /// Where the expected stderr alone comes from, when it differs from the
+    /// rest (e.g. `kiln` for an uncaught error, whose report Node words
+    /// differently, while stdout and status still come from Node).
+    stderr_from: Option<Source>,
+    /// The program Node runs instead of the entry (relative to the case; for
+    /// `tsc`, to tsc's output), when Node needs a stand-in (say why in the
+    /// case's README or the stand-in's comments).
+    node_entry: Option<String>,
+    /// Environment of the Node run that makes expected files (Kiln replaces
+    /// `process.env.NODE_ENV` with `"production"` unless defined otherwise,
+    /// so Node runs with `NODE_ENV=production` unless this sets it).
+    #[serde(default)]
+    node_env: BTreeMap<String, String>,
+    /// The build must fail: `stderr` and `status` are the build's.
+    #[serde(default)]
+    build_fails: bool,
+    /// A known gap in Kiln, reported to the helper or issue named here: the
+    /// case is expected to fail, and the test fails once it passes (remove
+    /// the key then).
+    known_gap: Option<String>,
+}
+
+struct Case {
+    /// `group/case`.
+    name: String,
+    dir: PathBuf,
+    entry: String,
+    settings: CaseFile,
+    input: Vec<u8>,
+}
+
+impl Case {
+    fn source(&self) -> Source {
+        self.settings.expected.unwrap_or(if self.settings.build_fails {
+            Source::Kiln
+        } else if is_typescript(&self.entry) {
+            Source::Tsc
+        } else {
+            Source::Node
+        })
+    }
+
+    /// The export named by `--invoke`, if the case is built in function mode.
+    fn invoked(&self) -> Option<&str> {
+        let args = &self.settings.args;
+        args.iter().position(|a| a == "--invoke").and_then(|i| args.get(i + 1)).map(String::as_str)
+    }
+
+    fn expected(&self) -> Expected {
+        let read = |name: &str| std::fs::read(self.dir.join(name)).ok();
+        Expected {
+            stdout: read("stdout").unwrap_or_default(),
+            stderr: read("stderr").unwrap_or_default(),
+            status: read("status").map_or(0, |s| {
+                String::from_utf8_lossy(&s).trim().parse().unwrap_or_else(|_| panic!("{}: `status` is not a number", self.name))
+            }),
+        }
+    }
+}
+
+/// A program's observable outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Expected {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+    status: i32,
+}
+
+impl Expected {
+    fn of(output: &Output) -> Self {
+        Expected { stdout: output.stdout.clone(), stderr: output.stderr.clone(), status: output.status.code().unwrap_or(-1) }
+    }
+
+    fn write(&self, dir: &Path) {
+        let put = |name: &str, bytes: &[u8], keep: bool| {
+            let path = dir.join(name);
+            if keep {
+                std::fs::write(&path, bytes).unwrap();
+            } else if path.exists() {
+                std::fs::remove_file(&path).unwrap();
+            }
+        };
+        put("stdout", &self.stdout, true);
+        put("stderr", &self.stderr, !self.stderr.is_empty());
+        put("status", format!("{}\n", self.status).as_bytes(), self.status != 0);
+    }
+}
+
+fn fixtures_dir() -> PathBuf {
+    workspace().join("compiler/tests/fixtures")
+}
+
+fn is_typescript(path: &str) -> bool {
+    [".ts", ".mts", ".cts", ".tsx"].iter().any(|ext| path.ends_with(ext))
+}
+
+fn blessing() -> bool {
+    std::env::var_os("KILN_BLESS").is_some_and(|v| v != "0" && !v.is_empty())
+}
+
+fn load(group: &str, dir: &Path) -> Result<Case, String> {
+    let name = format!("{group}/{}", dir.file_name().unwrap().to_string_lossy());
+    let settings: CaseFile = match std::fs::read_to_string(dir.join("case.toml")) {
+        Ok(text) => toml::from_str(&text).map_err(|e| format!("{name}/case.toml: {e}"))?,
+        Err(_) => CaseFile::default(),
+    };
+    let entry = match &settings.entry {
+        Some(entry) => entry.clone(),
+        None => {
+            let found: Vec<&str> = ENTRY_CANDIDATES.into_iter().filter(|c| dir.join(c).is_file()).collect();
+            match found[..] {
+                [one] => one.to_string(),
+                _ => return Err(format!("{name}: name the entry in case.toml (found {found:?} of {ENTRY_CANDIDATES:?})")),
+            }
+        }
+    };
+    let input = std::fs::read(dir.join("input")).unwrap_or_default();
+    Ok(Case { name, dir: dir.to_path_buf(), entry, settings, input })
+}
+
+/// Runs every case of `group` (or those `KILN_FIXTURE` selects) and fails
+/// with the report of every case that failed.
+fn check_group(group: &str) {
+    let filter = std::env::var("KILN_FIXTURE").unwrap_or_default();
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(fixtures_dir().join(group))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for dir in dirs {
+        let case = match load(group, &dir) {
+            Ok(case) => case,
+            Err(e) => {
+                failures.push(e);
+                continue;
+            }
+        };
+        if !case.name.contains(&filter) {
+            continue;
+        }
+        ran += 1;
+        let outcome = run_case(&case);
+        match (outcome, &case.settings.known_gap) {
+            (Ok(()), None) => {}
+            (Err(report), None) => failures.push(report),
+            (Err(_), Some(gap)) => eprintln!("{}: known gap ({gap})", case.name),
+            (Ok(()), Some(gap)) => failures.push(format!("{}: passes now; remove `known_gap = {gap:?}` from its case.toml", case.name)),
+        }
+    }
+    eprintln!("fixtures/{group}: {ran} cases run, {} failed", failures.len());
+    assert!(failures.is_empty(), "{} of {ran} cases in fixtures/{group} failed:\n\n{}", failures.len(), failures.join("\n\n"));
+}
+
+fn run_case(case: &Case) -> Result<(), String> {
+    let work = prepare_work_dir(case)?;
+    if blessing() {
+        bless(case, &work)?;
+    }
+    let expected = case.expected();
+    let out = tempfile::tempdir().unwrap();
+    let wasm = out.path().join("case.wasm");
+    let build = run_with_stdin(kiln(&work).args(["build", "-q", &case.entry, "-o"]).arg(&wasm).args(&case.settings.args), b"");
+    if case.settings.build_fails {
+        let mut problems = compare("the build", &expected, &Expected::of(&build));
+        if build.status.success() {
+            problems.push("the build succeeded".into());
+        }
+        if wasm.exists() {
+            problems.push("the failed build left an output file".into());
+        }
+        return verdict(case, problems);
+    }
+    if !build.status.success() {
+        return Err(format!("{}: kiln build {} failed:\n{}", case.name, case.entry, String::from_utf8_lossy(&build.stderr)));
+    }
+    let mut wasmtime = kiln(out.path());
+    wasmtime.arg("run");
+    if let Some(name) = case.invoked() {
+        wasmtime.args(["--invoke", name]);
+    }
+    wasmtime.arg(&wasm);
+    let mut node = node_entry(out.path(), &wasm, case.invoked().unwrap_or("_start"));
+    let on_wasmtime = Expected::of(&run_with_stdin(&mut wasmtime, &case.input));
+    let on_node = Expected::of(&run_with_stdin(&mut node, &case.input));
+    let problems = if on_wasmtime == on_node {
+        compare("both hosts", &expected, &on_wasmtime)
+    } else {
+        [compare("wasmtime", &expected, &on_wasmtime), compare("node:wasi", &expected, &on_node)].concat()
+    };
+    verdict(case, problems)
+}
+
+fn verdict(case: &Case, problems: Vec<String>) -> Result<(), String> {
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        let how = match case.source() {
+            Source::Node => "from node",
+            Source::Tsc => "from node on tsc's output",
+            Source::Kiln => "from kiln, reviewed",
+        };
+        Err(format!("── {} (expected files {how}; KILN_BLESS=1 regenerates them)\n{}", case.name, problems.join("\n")))
+    }
+}
+
+/// What differs between `expected` and `actual`, one entry per stream.
+fn compare(what: &str, expected: &Expected, actual: &Expected) -> Vec<String> {
+    let mut problems = Vec::new();
+    if expected.status != actual.status {
+        problems.push(format!("{what}: exit status {} (expected {})", actual.status, expected.status));
+    }
+    for (stream, want, got) in [("stdout", &expected.stdout, &actual.stdout), ("stderr", &expected.stderr, &actual.stderr)] {
+        if want != got {
+            problems.push(format!("{what}: {stream} differs (- expected, + actual):\n{}", diff(want, got)));
+        }
+    }
+    problems
+}
+
+/// A line diff of two byte strings (longest common subsequence), with
+/// line ends made visible where only they differ.
+fn diff(expected: &[u8], actual: &[u8]) -> String {
+    let lines = |b: &[u8]| -> Vec<String> { String::from_utf8_lossy(b).split_inclusive('\n').map(|l| format!("{l:?}")).collect() };
+    let (a, b) = (lines(expected), lines(actual));
+    let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for i in (0..a.len()).rev() {
+        for j in (0..b.len()).rev() {
+            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+        }
+    }
+    let (mut i, mut j, mut out) = (0, 0, String::new());
+    while i < a.len() || j < b.len() {
+        if i < a.len() && j < b.len() && a[i] == b[j] {
+            out += &format!("    {}\n", a[i]);
+            (i, j) = (i + 1, j + 1);
+        } else if i < a.len() && (j == b.len() || lcs[i + 1][j] >= lcs[i][j + 1]) {
+            out += &format!("  - {}\n", a[i]);
+            i += 1;
+        } else {
+            out += &format!("  + {}\n", b[j]);
+            j += 1;
+        }
+    }
+    out
+}
+
+/// The directory a case is built in: a copy of the case under `target/`
+/// (so nothing is written into the source tree), where a case with a
+/// `package-lock.json` also has its `node_modules` from `npm ci`. That
+/// install is kept, keyed by the hash of the case's package files, so
+/// reruns skip it.
+fn prepare_work_dir(case: &Case) -> Result<PathBuf, String> {
+    let root = workspace().join("target/kiln-fixtures");
+    if !case.dir.join("package-lock.json").is_file() {
+        let work = root.join("work").join(&case.name);
+        if work.exists() {
+            std::fs::remove_dir_all(&work).map_err(|e| format!("{}: clearing {}: {e}", case.name, work.display()))?;
+        }
+        copy_tree(&case.dir, &work).map_err(|e| format!("{}: copying into {}: {e}", case.name, work.display()))?;
+        return Ok(work);
+    }
+    let key = package_files_hash(&case.dir);
+    let work = root.join("npm").join(format!("{}-{key}", case.name.replace('/', "-")));
+    if !work.join("node_modules/.kiln-installed").is_file() {
+        npm_ci(&case.dir, &work).map_err(|e| format!("{}: {e}", case.name))?;
+    }
+    // The case's own files over the installed copy (they may have changed
+    // since the install; the package files have not, or the key would differ).
+    copy_tree(&case.dir, &work).map_err(|e| format!("{}: copying into {}: {e}", case.name, work.display()))?;
+    Ok(work)
+}
+
+/// A short hash of every `package.json` and `package-lock.json` of a case.
+fn package_files_hash(dir: &Path) -> String {
+    let mut files = Vec::new();
+    collect_files(dir, dir, &mut files);
+    files.sort();
+    let mut hash = Sha256::new();
+    for file in files.iter().filter(|f| f.ends_with("package.json") || f.ends_with("package-lock.json")) {
+        hash.update(file.to_string_lossy().as_bytes());
+        hash.update(std::fs::read(dir.join(file)).unwrap());
+    }
+    hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            if entry.file_name() != "node_modules" {
+                collect_files(root, &path, out);
+            }
+        } else {
+            out.push(path.strip_prefix(root).unwrap().to_path_buf());
+        }
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    let mut files = Vec::new();
+    collect_files(from, from, &mut files);
+    for file in files {
+        let target = to.join(&file);
+        std::fs::create_dir_all(target.parent().unwrap())?;
+        std::fs::copy(from.join(&file), target)?;
+    }
+    Ok(())
+}
+
+/// `npm ci` of the project in `case_dir` into `work`: installed in a
+/// staging directory and renamed into place, so an interrupted install never
+/// looks like a complete one.
+fn npm_ci(case_dir: &Path, work: &Path) -> Result<(), String> {
+    let parent = work.parent().unwrap();
+    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
+    let staging = tempfile::tempdir_in(parent).map_err(|e| e.to_string())?;
+    copy_tree(case_dir, staging.path()).map_err(|e| e.to_string())?;
+    let output = Command::new("npm")
+        .current_dir(staging.path())
+        .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"])
+        .output()
+        .map_err(|e| format!("could not run npm ({e}); scripts/setup.sh installs Node.js and npm"))?;
+    if !output.status.success() {
+        return Err(format!("npm ci failed (is the npm registry reachable?):\n{}", String::from_utf8_lossy(&output.stderr)));
+    }
+    std::fs::create_dir_all(staging.path().join("node_modules")).map_err(|e| e.to_string())?;
+    std::fs::write(staging.path().join("node_modules/.kiln-installed"), b"").map_err(|e| e.to_string())?;
+    let staged = staging.keep();
+    if work.exists() {
+        std::fs::remove_dir_all(work).map_err(|e| e.to_string())?;
+    }
+    std::fs::rename(&staged, work).map_err(|e| format!("moving the install into {}: {e}", work.display()))
+}
+
+/// Regenerates the case's expected files from the source it names.
+fn bless(case: &Case, work: &Path) -> Result<(), String> {
+    let source = case.source();
+    let made = match source {
+        Source::Kiln => kiln_outcome(case, work)?,
+        Source::Node => node_outcome(case, work, work, case.settings.node_entry.as_deref().unwrap_or(&case.entry))?,
+        Source::Tsc => {
+            let out = tsc(case, work)?;
+            let entry = case.settings.node_entry.clone().unwrap_or_else(|| compiled_name(&case.entry));
+            node_outcome(case, work, &out, &entry)?
+        }
+    };
+    let mut made = made;
+    if case.settings.stderr_from == Some(Source::Kiln) && source != Source::Kiln {
+        made.stderr = kiln_outcome(case, work)?.stderr;
+    }
+    made.write(&case.dir);
+    eprintln!("{}: expected files written ({source:?})", case.name);
+    Ok(())
+}
+
+/// What Kiln's build (for a failing build) or its wasmtime run gives.
+fn kiln_outcome(case: &Case, work: &Path) -> Result<Expected, String> {
+    let out = tempfile::tempdir().unwrap();
+    let wasm = out.path().join("case.wasm");
+    let build = run_with_stdin(kiln(work).args(["build", "-q", &case.entry, "-o"]).arg(&wasm).args(&case.settings.args), b"");
+    if case.settings.build_fails || !build.status.success() {
+        return Ok(Expected::of(&build));
+    }
+    let mut run = kiln(out.path());
+    run.arg("run");
+    if let Some(name) = case.invoked() {
+        run.args(["--invoke", name]);
+    }
+    Ok(Expected::of(&run_with_stdin(run.arg(&wasm), &case.input)))
+}
+
+/// Node running `entry` (relative to `dir`) in `dir`, with the case's input,
+/// through `invoke.mjs` in function mode and with bundler-style resolution.
+fn node_outcome(case: &Case, work: &Path, dir: &Path, entry: &str) -> Result<Expected, String> {
+    let fixtures = fixtures_dir();
+    let mut node = Command::new("node");
+    node.current_dir(dir).env("NODE_ENV", "production").env("TZ", "UTC").envs(&case.settings.node_env);
+    node.arg("--import").arg(fixtures.join("node-resolve.mjs")).arg("--import").arg(fixtures.join("kiln-globals.mjs"));
+    if let Some(paths) = tsconfig_paths(work, dir) {
+        node.env("KILN_TSC_PATHS", paths.0).env("KILN_TSC_BASE", paths.1);
+    }
+    match case.invoked() {
+        Some(name) => node.arg(fixtures.join("invoke.mjs")).arg(entry).arg(name),
+        None => node.arg(entry),
+    };
+    Ok(Expected::of(&run_with_stdin(&mut node, &case.input)))
+}
+
+/// tsconfig's `paths` (as JSON) and the directory of tsc's output they are
+/// relative to, for node-resolve.mjs.
+fn tsconfig_paths(work: &Path, out: &Path) -> Option<(String, PathBuf)> {
+    let text = std::fs::read_to_string(work.join("tsconfig.json")).ok()?;
+    let config: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let options = config.get("compilerOptions")?;
+    let paths = options.get("paths")?;
+    let base = options.get("baseUrl").and_then(|b| b.as_str()).unwrap_or(".");
+    Some((paths.to_string(), out.join(base)))
+}
+
+/// The file tsc writes for `source`.
+fn compiled_name(source: &str) -> String {
+    for (from, to) in [(".mts", ".mjs"), (".cts", ".cjs"), (".tsx", ".js"), (".ts", ".js")] {
+        if let Some(stem) = source.strip_suffix(from) {
+            return format!("{stem}{to}");
+        }
+    }
+    source.to_string()
+}
+
+/// Compiles the case with tsc (its own tsconfig.json if it has one) into
+/// `.tsc-out/` of the work dir, without type checking (a fixture may use
+/// Node globals without @types/node); returns that directory.
+fn tsc(case: &Case, work: &Path) -> Result<PathBuf, String> {
+    let tools = fixtures_dir().join("tools");
+    let installed = workspace().join("target/kiln-fixtures/npm").join(format!("tools-{}", package_files_hash(&tools)));
+    if !installed.join("node_modules/.kiln-installed").is_file() {
+        npm_ci(&tools, &installed)?;
+    }
+    let out = work.join(".tsc-out");
+    let mut cmd = Command::new("node");
+    cmd.current_dir(work).arg(installed.join("node_modules/typescript/bin/tsc"));
+    cmd.args(["--outDir", ".tsc-out", "--rootDir", ".", "--noCheck", "--noEmit", "false", "--declaration", "false"]);
+    if work.join("tsconfig.json").is_file() {
+        cmd.args(["-p", "tsconfig.json"]);
+    } else {
+        cmd.args(["--target", "es2022", "--module", "esnext", "--moduleResolution", "bundler", "--skipLibCheck"]).arg(&case.entry);
+    }
+    let output = cmd.output().map_err(|e| format!("{}: running tsc: {e}", case.name))?;
+    if !output.status.success() {
+        return Err(format!("{}: tsc failed:\n{}{}", case.name, String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)));
+    }
+    Ok(out)
+}
