@@ -523,5 +523,18 @@ fn tsc(case: &Case, work: &Path) -> Result<PathBuf, String> {
     if !output.status.success() {
         return Err(format!("{}: tsc failed:\n{}{}", case.name, String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)));
     }
+    // tsc emits only what it compiled; the program's other files (`.cjs`,
+    // JSON, ...) are beside its output as they are beside its sources.
+    let mut files = Vec::new();
+    collect_files(&case.dir, &case.dir, &mut files);
+    for file in files {
+        let name = file.to_string_lossy();
+        let target = out.join(&file);
+        if is_typescript(&name) || name == "tsconfig.json" || target.exists() {
+            continue;
+        }
+        std::fs::create_dir_all(target.parent().unwrap()).map_err(|e| e.to_string())?;
+        std::fs::copy(case.dir.join(&file), &target).map_err(|e| e.to_string())?;
+    }
     Ok(out)
 }
