@@ -11,9 +11,9 @@
 //! described in `compiler/tests/fixtures/README.md`. `KILN_FIXTURE=text`
 //! runs only the cases whose `group/case` name contains `text`.
 
+use crate::npm;
 use crate::util::{kiln, node_entry, run_with_stdin, workspace};
 use serde::Deserialize;
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -339,91 +339,19 @@ fn diff(expected: &[u8], actual: &[u8]) -> String {
 }
 
 /// The directory a case is built in: a copy of the case under `target/`
-/// (so nothing is written into the source tree), where a case with a
-/// `package-lock.json` also has its `node_modules` from `npm ci`. That
-/// install is kept, keyed by the hash of the case's package files, so
-/// reruns skip it.
+/// (so nothing is written into the source tree); a case with a
+/// `package-lock.json` is installed there by `npm ci`, once per lockfile
+/// (see `npm.rs`).
 fn prepare_work_dir(case: &Case) -> Result<PathBuf, String> {
-    let root = workspace().join("target/kiln-fixtures");
-    if !case.dir.join("package-lock.json").is_file() {
-        let work = root.join("work").join(&case.name);
-        if work.exists() {
-            std::fs::remove_dir_all(&work).map_err(|e| format!("{}: clearing {}: {e}", case.name, work.display()))?;
-        }
-        copy_tree(&case.dir, &work).map_err(|e| format!("{}: copying into {}: {e}", case.name, work.display()))?;
-        return Ok(work);
+    if case.dir.join("package-lock.json").is_file() {
+        return npm::installed(&case.dir, &format!("fixture-{}", case.name.replace('/', "-")));
     }
-    let key = package_files_hash(&case.dir);
-    let work = root.join("npm").join(format!("{}-{key}", case.name.replace('/', "-")));
-    if !work.join("node_modules/.kiln-installed").is_file() {
-        npm_ci(&case.dir, &work).map_err(|e| format!("{}: {e}", case.name))?;
-    }
-    // The case's own files over the installed copy (they may have changed
-    // since the install; the package files have not, or the key would differ).
-    copy_tree(&case.dir, &work).map_err(|e| format!("{}: copying into {}: {e}", case.name, work.display()))?;
-    Ok(work)
-}
-
-/// A short hash of every `package.json` and `package-lock.json` of a case.
-fn package_files_hash(dir: &Path) -> String {
-    let mut files = Vec::new();
-    collect_files(dir, dir, &mut files);
-    files.sort();
-    let mut hash = Sha256::new();
-    for file in files.iter().filter(|f| f.ends_with("package.json") || f.ends_with("package-lock.json")) {
-        hash.update(file.to_string_lossy().as_bytes());
-        hash.update(std::fs::read(dir.join(file)).unwrap());
-    }
-    hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
-}
-
-fn collect_files(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if entry.file_type().is_ok_and(|t| t.is_dir()) {
-            if entry.file_name() != "node_modules" {
-                collect_files(root, &path, out);
-            }
-        } else {
-            out.push(path.strip_prefix(root).unwrap().to_path_buf());
-        }
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    let mut files = Vec::new();
-    collect_files(from, from, &mut files);
-    for file in files {
-        let target = to.join(&file);
-        std::fs::create_dir_all(target.parent().unwrap())?;
-        std::fs::copy(from.join(&file), target)?;
-    }
-    Ok(())
-}
-
-/// `npm ci` of the project in `case_dir` into `work`: installed in a
-/// staging directory and renamed into place, so an interrupted install never
-/// looks like a complete one.
-fn npm_ci(case_dir: &Path, work: &Path) -> Result<(), String> {
-    let parent = work.parent().unwrap();
-    std::fs::create_dir_all(parent).map_err(|e| e.to_string())?;
-    let staging = tempfile::tempdir_in(parent).map_err(|e| e.to_string())?;
-    copy_tree(case_dir, staging.path()).map_err(|e| e.to_string())?;
-    let output = Command::new("npm")
-        .current_dir(staging.path())
-        .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error"])
-        .output()
-        .map_err(|e| format!("could not run npm ({e}); scripts/setup.sh installs Node.js and npm"))?;
-    if !output.status.success() {
-        return Err(format!("npm ci failed (is the npm registry reachable?):\n{}", String::from_utf8_lossy(&output.stderr)));
-    }
-    std::fs::create_dir_all(staging.path().join("node_modules")).map_err(|e| e.to_string())?;
-    std::fs::write(staging.path().join("node_modules/.kiln-installed"), b"").map_err(|e| e.to_string())?;
-    let staged = staging.keep();
+    let work = workspace().join("target/kiln-fixtures").join(&case.name);
     if work.exists() {
-        std::fs::remove_dir_all(work).map_err(|e| e.to_string())?;
+        std::fs::remove_dir_all(&work).map_err(|e| format!("{}: clearing {}: {e}", case.name, work.display()))?;
     }
-    std::fs::rename(&staged, work).map_err(|e| format!("moving the install into {}: {e}", work.display()))
+    npm::copy_tree(&case.dir, &work).map_err(|e| format!("{}: copying into {}: {e}", case.name, work.display()))?;
+    Ok(work)
 }
 
 /// Regenerates the case's expected files from the source it names.
@@ -505,11 +433,7 @@ fn compiled_name(source: &str) -> String {
 /// `.tsc-out/` of the work dir, without type checking (a fixture may use
 /// Node globals without @types/node); returns that directory.
 fn tsc(case: &Case, work: &Path) -> Result<PathBuf, String> {
-    let tools = fixtures_dir().join("tools");
-    let installed = workspace().join("target/kiln-fixtures/npm").join(format!("tools-{}", package_files_hash(&tools)));
-    if !installed.join("node_modules/.kiln-installed").is_file() {
-        npm_ci(&tools, &installed)?;
-    }
+    let installed = npm::installed(&fixtures_dir().join("tools"), "fixture-tools")?;
     let out = work.join(".tsc-out");
     let mut cmd = Command::new("node");
     cmd.current_dir(work).arg(installed.join("node_modules/typescript/bin/tsc"));
@@ -525,9 +449,7 @@ fn tsc(case: &Case, work: &Path) -> Result<PathBuf, String> {
     }
     // tsc emits only what it compiled; the program's other files (`.cjs`,
     // JSON, ...) are beside its output as they are beside its sources.
-    let mut files = Vec::new();
-    collect_files(&case.dir, &case.dir, &mut files);
-    for file in files {
+    for file in npm::files(&case.dir) {
         let name = file.to_string_lossy();
         let target = out.join(&file);
         if is_typescript(&name) || name == "tsconfig.json" || target.exists() {

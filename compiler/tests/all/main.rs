@@ -13,6 +13,7 @@ mod hostile;
 mod imports;
 mod limits;
 mod module_shape;
+mod npm;
 mod sandbox;
 mod size;
 mod skeleton;
