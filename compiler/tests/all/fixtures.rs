@@ -105,6 +105,12 @@ struct CaseFile {
     /// The build must fail: `stderr` and `status` are the build's.
     #[serde(default)]
     build_fails: bool,
+    /// Check the stack frames Kiln prints (files and lines) against those
+    /// Node prints for the same program, with source maps (see
+    /// `compare_frames`); for stack-trace cases, whose expected files are
+    /// otherwise Kiln's.
+    #[serde(default)]
+    frames_from_node: bool,
     /// A known gap in Kiln, reported to the helper or issue named here: the
     /// case is expected to fail, and the test fails once it passes (remove
     /// the key then).
@@ -276,11 +282,14 @@ fn run_case(case: &Case) -> Result<(), String> {
     let mut node = node_entry(out.path(), &wasm, case.invoked().unwrap_or("_start"));
     let on_wasmtime = Expected::of(&run_with_stdin(&mut wasmtime, &case.input));
     let on_node = Expected::of(&run_with_stdin(&mut node, &case.input));
-    let problems = if on_wasmtime == on_node {
+    let mut problems = if on_wasmtime == on_node {
         compare("both hosts", &expected, &on_wasmtime)
     } else {
         [compare("wasmtime", &expected, &on_wasmtime), compare("node:wasi", &expected, &on_node)].concat()
     };
+    if case.settings.frames_from_node {
+        problems.extend(compare_frames(case, &work, &on_wasmtime));
+    }
     verdict(case, problems)
 }
 
@@ -357,16 +366,10 @@ fn prepare_work_dir(case: &Case) -> Result<PathBuf, String> {
 /// Regenerates the case's expected files from the source it names.
 fn bless(case: &Case, work: &Path) -> Result<(), String> {
     let source = case.source();
-    let made = match source {
+    let mut made = match source {
         Source::Kiln => kiln_outcome(case, work)?,
-        Source::Node => node_outcome(case, work, work, case.settings.node_entry.as_deref().unwrap_or(&case.entry))?,
-        Source::Tsc => {
-            let out = tsc(case, work)?;
-            let entry = case.settings.node_entry.clone().unwrap_or_else(|| compiled_name(&case.entry));
-            node_outcome(case, work, &out, &entry)?
-        }
+        Source::Node | Source::Tsc => node_run(case, work)?,
     };
-    let mut made = made;
     if case.settings.stderr_from == Some(Source::Kiln) && source != Source::Kiln {
         made.stderr = kiln_outcome(case, work)?.stderr;
     }
@@ -391,13 +394,73 @@ fn kiln_outcome(case: &Case, work: &Path) -> Result<Expected, String> {
     Ok(Expected::of(&run_with_stdin(run.arg(&wasm), &case.input)))
 }
 
+/// What Node gives for the program: `node` on the entry (or `node_entry`),
+/// or, for a TypeScript entry, on tsc's output.
+fn node_run(case: &Case, work: &Path) -> Result<Expected, String> {
+    if is_typescript(&case.entry) {
+        let out = tsc(case, work)?;
+        let entry = case.settings.node_entry.clone().unwrap_or_else(|| compiled_name(&case.entry));
+        node_outcome(case, work, &out, &entry)
+    } else {
+        node_outcome(case, work, work, case.settings.node_entry.as_deref().unwrap_or(&case.entry))
+    }
+}
+
+/// The (file, line) of every stack frame in `output` ("at f (file:line:col)"
+/// or "at file:line:col"), files made relative to `root` when given (Node's
+/// are absolute; those outside `root`, Node's own, are left out).
+fn frames(output: &Expected, root: Option<&Path>) -> Vec<(String, u32)> {
+    let text = String::from_utf8_lossy(&[output.stdout.as_slice(), output.stderr.as_slice()].concat()).into_owned();
+    let mut found = Vec::new();
+    for line in text.lines() {
+        let Some(frame) = line.trim_start().strip_prefix("at ") else { continue };
+        let place = match (frame.rfind('('), frame.strip_suffix(')')) {
+            (Some(open), Some(inner)) => &inner[open + 1..],
+            _ => frame.rsplit(' ').next().unwrap_or(frame),
+        };
+        let mut parts = place.rsplitn(3, ':');
+        let (Some(_column), Some(line), Some(file)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let Ok(line) = line.parse() else { continue };
+        let file = file.strip_prefix("file://").unwrap_or(file);
+        let file = match root {
+            Some(root) => match Path::new(file).strip_prefix(root) {
+                Ok(relative) => relative.to_string_lossy().into_owned(),
+                Err(_) => continue,
+            },
+            None => file.to_string(),
+        };
+        found.push((file, line));
+    }
+    found
+}
+
+/// `frames_from_node`: the files and lines of Kiln's stack frames must be
+/// those of Node's (with source maps, on tsc's output for TypeScript).
+/// Columns are not compared: QuickJS places a frame's column at a
+/// different token of the call than V8 does.
+fn compare_frames(case: &Case, work: &Path, kiln: &Expected) -> Vec<String> {
+    let node = match node_run(case, work) {
+        Ok(node) => node,
+        Err(e) => return vec![e],
+    };
+    let (want, got) = (frames(&node, Some(work)), frames(kiln, None));
+    if want.is_empty() {
+        return vec![format!("Node printed no stack frames in the program's files:\n{}", String::from_utf8_lossy(&node.stderr))];
+    }
+    if want == got {
+        return vec![];
+    }
+    vec![format!("stack frames (file, line) differ from Node's:\n  node: {want:?}\n  kiln: {got:?}")]
+}
+
 /// Node running `entry` (relative to `dir`) in `dir`, with the case's input,
 /// through `invoke.mjs` in function mode and with bundler-style resolution.
 fn node_outcome(case: &Case, work: &Path, dir: &Path, entry: &str) -> Result<Expected, String> {
     let fixtures = fixtures_dir();
     let mut node = Command::new("node");
     node.current_dir(dir).env("NODE_ENV", "production").env("TZ", "UTC").envs(&case.settings.node_env);
-    node.arg("--import").arg(fixtures.join("node-resolve.mjs")).arg("--import").arg(fixtures.join("kiln-globals.mjs"));
+    node.arg("--enable-source-maps").arg("--import").arg(fixtures.join("node-resolve.mjs"));
+    node.arg("--import").arg(fixtures.join("kiln-globals.mjs"));
     if let Some(paths) = tsconfig_paths(work, dir) {
         node.env("KILN_TSC_PATHS", paths.0).env("KILN_TSC_BASE", paths.1);
     }
@@ -437,7 +500,7 @@ fn tsc(case: &Case, work: &Path) -> Result<PathBuf, String> {
     let out = work.join(".tsc-out");
     let mut cmd = Command::new("node");
     cmd.current_dir(work).arg(installed.join("node_modules/typescript/bin/tsc"));
-    cmd.args(["--outDir", ".tsc-out", "--rootDir", ".", "--noCheck", "--noEmit", "false", "--declaration", "false"]);
+    cmd.args(["--outDir", ".tsc-out", "--rootDir", ".", "--noCheck", "--noEmit", "false", "--declaration", "false", "--sourceMap"]);
     if work.join("tsconfig.json").is_file() {
         cmd.args(["-p", "tsconfig.json"]);
     } else {
@@ -459,4 +522,16 @@ fn tsc(case: &Case, work: &Path) -> Result<PathBuf, String> {
         std::fs::copy(case.dir.join(&file), &target).map_err(|e| e.to_string())?;
     }
     Ok(out)
+}
+
+#[test]
+fn frames_are_read_from_both_engines_stack_formats() {
+    let node = Expected {
+        stdout: b"RangeError: negative\n    at total (/w/src/cart.ts:17:31)\n    at file:///w/main.mjs:6:3\n".to_vec(),
+        stderr: b"    at ModuleJob.run (node:internal/modules/esm/module_job:325:25)\n".to_vec(),
+        status: 1,
+    };
+    assert_eq!(frames(&node, Some(Path::new("/w"))), [("src/cart.ts".to_string(), 17), ("main.mjs".to_string(), 6)]);
+    let kiln = Expected { stdout: vec![], stderr: b"Uncaught RangeError: negative\n    at total (src/cart.ts:17:41)\n    at <anonymous> (main.mjs:6:3)\n".to_vec(), status: 1 };
+    assert_eq!(frames(&kiln, None), [("src/cart.ts".to_string(), 17), ("main.mjs".to_string(), 6)]);
 }
