@@ -254,7 +254,7 @@ fn check_group(group: &str) {
         match (outcome, &case.settings.known_gap) {
             (Ok(()), None) => {}
             (Err(report), None) => failures.push(report),
-            (Err(_), Some(gap)) => eprintln!("{}: known gap ({gap})", case.name),
+            (Err(report), Some(gap)) => eprintln!("{}: known gap ({gap})\n{report}\n", case.name),
             (Ok(()), Some(gap)) => failures.push(format!("{}: passes now; remove `known_gap = {gap:?}` from its case.toml", case.name)),
         }
     }

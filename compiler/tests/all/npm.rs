@@ -14,6 +14,10 @@ use std::process::Command;
 pub fn installed(dir: &Path, name: &str) -> Result<PathBuf, String> {
     let work = workspace().join("target/kiln-npm").join(format!("{name}-{}", package_files_hash(dir)));
     if !work.join("node_modules/.kiln-installed").is_file() {
+        if work.exists() {
+            // Not an install of ours (they appear complete or not at all).
+            std::fs::remove_dir_all(&work).map_err(|e| format!("{name}: clearing {}: {e}", work.display()))?;
+        }
         npm_ci(dir, &work).map_err(|e| format!("{name}: {e}"))?;
     }
     copy_tree(dir, &work).map_err(|e| format!("{name}: copying into {}: {e}", work.display()))?;
@@ -81,8 +85,13 @@ fn npm_ci(dir: &Path, work: &Path) -> Result<(), String> {
     std::fs::create_dir_all(staging.path().join("node_modules")).map_err(|e| e.to_string())?;
     std::fs::write(staging.path().join("node_modules/.kiln-installed"), b"").map_err(|e| e.to_string())?;
     let staged = staging.keep();
-    if work.exists() {
-        std::fs::remove_dir_all(work).map_err(|e| e.to_string())?;
+    match std::fs::rename(&staged, work) {
+        Ok(()) => Ok(()),
+        // Another test thread installed the same project first: use its copy.
+        Err(_) if work.join("node_modules/.kiln-installed").is_file() => {
+            let _ = std::fs::remove_dir_all(&staged);
+            Ok(())
+        }
+        Err(e) => Err(format!("moving the install into {}: {e}", work.display())),
     }
-    std::fs::rename(&staged, work).map_err(|e| format!("moving the install into {}: {e}", work.display()))
 }
