@@ -215,7 +215,7 @@ impl Prepared {
         }
         let started = Instant::now();
         let instance = self.pre.instantiate(&mut store)?;
-        let result = instance.get_typed_func::<(), ()>(&mut store, "_start")?.call(&mut store, ());
+        let result = instance.get_typed_func::<(), ()>(&mut store, kiln_abi::exports::START)?.call(&mut store, ());
         let time = started.elapsed();
         if let Err(e) = result {
             match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
