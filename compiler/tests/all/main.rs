@@ -13,6 +13,7 @@ mod imports;
 mod limits;
 mod module_shape;
 mod sandbox;
+mod shopify;
 mod size;
 mod skeleton;
 mod streams;
