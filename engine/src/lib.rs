@@ -35,13 +35,11 @@ use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::rc::Rc;
 
-/// How much of the 4 MiB wasm stack (see build.rs) QuickJS may use before it
-/// throws `RangeError: Maximum call stack size exceeded`. The rest is the
-/// margin for native frames below the last check. Wasm frames also use the
-/// host's native stack: `kiln run` and `examples/run-node.mjs` give a module
-/// 16 MiB of it, which this limit must fit in (tested by
-/// `compiler/tests/all/limits.rs` on both hosts).
-const STACK_LIMIT: usize = 512 * 1024;
+/// How much of the 4 MiB shadow stack (see build.rs) QuickJS may use while
+/// the program is compiled (and, in function mode, its top level runs)
+/// inside `kiln build`, which gives the engine 64 MiB of native stack. Each
+/// run then sizes the limit for its host's stack (see `stack`).
+const INIT_STACK_BUDGET: usize = 512 * 1024;
 
 /// Exit status when stdout's reader has gone away (`| head -c 10`): success,
 /// as ripgrep counts it. The reader chose to stop reading; a shell's 141
@@ -161,6 +159,7 @@ pub unsafe extern "C" fn eval_disabled(
 fn with_engine(f: impl FnOnce(&Engine) -> i32) -> i32 {
     ENGINE.with(|e| match e.borrow().as_ref() {
         Some(engine) => {
+            stack::apply_host_stack();
             engine.js.begin_run();
             f(engine)
         }
@@ -222,7 +221,7 @@ fn init() -> Result<Engine, BuildError> {
     let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| BuildError::internal(format!("creating the runtime: {e}")))?;
     let rejections = UnhandledRejections::track(&rt);
     let ctx = Context::full(&rt).map_err(|e| BuildError::internal(format!("creating the context: {e}")))?;
-    ctx.with(|ctx| stack::install_limit(&ctx, STACK_LIMIT)).map_err(|e| BuildError::internal(format!("limiting the stack: {e}")))?;
+    ctx.with(|ctx| stack::install_limit(&ctx, INIT_STACK_BUDGET)).map_err(|e| BuildError::internal(format!("limiting the stack: {e}")))?;
     // The module runs on one thread: an `Atomics.wait` could never be woken
     // (and the C shim behind it cannot wait, see
     // engine/c/single_thread_atomics.h). As on a browser's main thread, it

@@ -8,6 +8,7 @@ mod examples;
 mod fuel;
 mod function_mode;
 mod fuzz_corpus;
+mod hosts;
 mod hostile;
 mod imports;
 mod limits;
