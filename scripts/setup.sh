@@ -4,7 +4,8 @@
 #   - clang, lld and llvm-ar for wasm32-wasi, Debian's wasi-libc and the
 #     wasm32 compiler runtime (QuickJS's C code is compiled with them);
 #   - binaryen's wasm-opt (shrinks the engine behind `kiln build --lean`);
-#   - Node.js (the second WASI host the tests run modules on);
+#   - Node.js (the second WASI host the tests run modules on) and npm (the
+#     test fixtures' npm projects are installed from their lockfiles);
 #   - the other hosts of the test matrix (compiler/tests/all/hosts.rs):
 #     PyPI's wasmtime (wasmtime's default configuration), wasmi_cli (an
 #     interpreter; built from crates.io into target/hosts, ~3 minutes on 2
@@ -34,6 +35,7 @@ fi
 packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 binaryen chromium)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 command -v node >/dev/null || packages+=(nodejs)
+# npm installs the test fixtures' packages (`npm ci` from their lockfiles).
 command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
@@ -47,7 +49,7 @@ else
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-say "node: $(node --version)"
+say "node: $(node --version), npm: $(npm --version)"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
 

@@ -20,10 +20,10 @@
 use crate::error::Error;
 
 /// Exports every Kiln module keeps.
-pub const KEPT_EXPORTS: &[&str] = &["memory", "_start"];
+pub const KEPT_EXPORTS: &[&str] = kiln_abi::exports::KEPT;
 
 /// The engine's function-mode entry point, `(index: i32) -> ()`.
-const INVOKE_EXPORT: &str = "kiln.invoke";
+const INVOKE_EXPORT: &str = kiln_abi::exports::INVOKE;
 
 /// Options for [`finish_module`].
 #[derive(Debug, Clone, Default)]
@@ -160,14 +160,9 @@ fn charge_shadow_stack(module: &mut walrus::Module) -> Result<(), Error> {
     Ok(())
 }
 
-/// The engine's export of its host-stack cell: an immutable `i32` global
-/// holding the cell's address (how wasm-ld exports a static).
-const HOST_STACK_EXPORT: &str = "kiln.host_stack";
-
-/// The custom section that tells `kiln run` where to write the native stack
-/// it gives the module (a little-endian `u32` address of a `u32` cell; see
-/// the engine's `stack` module). Other hosts ignore it.
-pub const HOST_STACK_SECTION: &str = "kiln.host-stack";
+/// The engine's export of its host-stack cell, and the custom section that
+/// tells `kiln run` where the cell is (see `kiln_abi::stack`).
+use kiln_abi::stack::{HOST_STACK_EXPORT, HOST_STACK_SECTION};
 
 /// The address of the engine's host-stack cell.
 fn host_stack_cell(module: &walrus::Module) -> Result<u32, Error> {
@@ -185,7 +180,7 @@ fn host_stack_cell(module: &walrus::Module) -> Result<u32, Error> {
 const PARSER_ENTRY: &str = "__JS_EvalInternal";
 
 /// The engine's replacement for [`PARSER_ENTRY`], which throws a TypeError.
-const PARSER_STUB_EXPORT: &str = "kiln.eval_disabled";
+const PARSER_STUB_EXPORT: &str = kiln_abi::exports::EVAL_DISABLED;
 
 /// Points every function-table entry of [`PARSER_ENTRY`] at the engine's
 /// stub, leaving the parser unreachable for the dead-code pass.

@@ -6,8 +6,8 @@
 //! to module state are seen by later invocations *in the same instance* (a
 //! host calling several exports of one instance) and by nothing else.
 
-use crate::init_input::{InitInput, IoMode};
-use crate::{BuildError, Engine, exception_report, finish, settle};
+use crate::{Engine, Entry, Stage, exception_report, finish, internal, settle};
+use kiln_abi::{FunctionMode, IoMode, Report};
 use kiln_js_runtime::{JsRuntime, UnhandledRejections};
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
 
@@ -24,45 +24,42 @@ pub(crate) fn prepare(
     context: &Context,
     js: &JsRuntime,
     rejections: &UnhandledRejections,
-    input: &InitInput,
-) -> Result<Functions, BuildError> {
+    input: &Entry,
+    mode: &FunctionMode,
+) -> Result<Functions, Report> {
     let (namespace, promise) = context.with(|ctx| {
         let evaluated = Module::declare(ctx.clone(), input.file.as_str(), input.source.clone())
-            .map_err(|e| caught(&ctx, e, "syntax"))?
+            .map_err(|e| caught(&ctx, e, Stage::Compile))?
             .eval()
-            .map_err(|e| caught(&ctx, e, "exception"))?;
+            .map_err(|e| caught(&ctx, e, Stage::Link))?;
         let (module, promise) = evaluated;
-        let namespace = module.namespace().map_err(|e| caught(&ctx, e, "exception"))?;
-        Ok::<_, BuildError>((Persistent::save(&ctx, namespace), Persistent::save(&ctx, promise.into_value())))
+        let namespace = module.namespace().map_err(|e| caught(&ctx, e, Stage::Link))?;
+        Ok::<_, Report>((Persistent::save(&ctx, namespace), Persistent::save(&ctx, promise.into_value())))
     })?;
-    settle(rt, context, js, rejections, Some(promise)).map_err(|description| BuildError {
-        kind: "uncaught",
-        name: String::new(),
-        message: description.strip_prefix("Uncaught ").unwrap_or(&description).to_string(),
-        stack: String::new(),
-    })?;
+    settle(rt, context, js, rejections, Some(promise))
+        .map_err(|description| Report::Uncaught { message: description.strip_prefix("Uncaught ").unwrap_or(&description).to_string() })?;
 
     context.with(|ctx| {
-        let namespace = namespace.restore(&ctx).map_err(|e| BuildError::internal(e.to_string()))?;
-        let list = input
+        let namespace = namespace.restore(&ctx).map_err(|e| internal(e.to_string()))?;
+        let list = mode
             .invoke
             .iter()
             .map(|name| lookup(&ctx, &namespace, name).map(|f| Persistent::save(&ctx, f)))
             .collect::<Result<_, _>>()?;
-        Ok(Functions { list, io: input.io })
+        Ok(Functions { list, io: mode.io })
     })
 }
 
-fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, kind: &'static str) -> BuildError {
+fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, stage: Stage) -> Report {
     match error {
-        rquickjs::Error::Exception => exception_report(ctx, kind),
-        other => BuildError::internal(other.to_string()),
+        rquickjs::Error::Exception => exception_report(ctx, stage),
+        other => internal(other.to_string()),
     }
 }
 
 /// Finds export `name`, which must be a function.
-fn lookup<'js>(ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> Result<Function<'js>, BuildError> {
-    let value: Value = namespace.get(name).map_err(|e| caught(ctx, e, "exception"))?;
+fn lookup<'js>(ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> Result<Function<'js>, Report> {
+    let value: Value = namespace.get(name).map_err(|e| caught(ctx, e, Stage::Link))?;
     if let Some(f) = value.as_function() {
         return Ok(f.clone());
     }
@@ -74,7 +71,7 @@ fn lookup<'js>(ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> Result<Fu
     } else {
         format!("the export `{name}` is {}, not a function", describe_type(&value))
     };
-    Err(BuildError { kind: "export", name: "Error".into(), message: format!("{problem}; {available}"), stack: String::new() })
+    Err(Report::NotInvocable { export: name.to_string(), message: format!("{problem}; {available}") })
 }
 
 impl Functions {
@@ -130,58 +127,79 @@ impl Functions {
 }
 
 /// Converts the input, calls the function, awaits a returned promise and
-/// converts the result; returns the bytes to write.
+/// converts the result; returns the bytes to write. A value the function gave
+/// `ShopifyFunction.writeOutput` is the result, whatever it returned.
 fn call(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, input: Vec<u8>) -> Result<Vec<u8>, String> {
-    let describe = |ctx: &Ctx<'_>, e: rquickjs::Error| match e {
+    let returned = call_and_settle(engine, function, io, input);
+    // Ended whatever happened: the next invocation starts afresh.
+    let written = engine.ctx.with(|ctx| {
+        let written = engine.js.end_invocation(&ctx).map_err(|e| e.to_string())?;
+        Ok::<_, String>(written.map(|value| Persistent::save(&ctx, value)))
+    });
+    let value = match (returned, written) {
+        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
+        (Ok(_), Ok(Some(written))) => written,
+        (Ok(returned), Ok(None)) => returned,
+    };
+    engine.ctx.with(|ctx| {
+        let value = value.restore(&ctx).map_err(|e| e.to_string())?;
+        encode_result(&ctx, io, value).map_err(|e| describe(engine, &ctx, e))
+    })
+}
+
+/// What a module reports for a failed call into JavaScript.
+fn describe(engine: &Engine, ctx: &Ctx<'_>, error: rquickjs::Error) -> String {
+    match error {
         rquickjs::Error::Exception => engine.js.describe_uncaught(ctx, ctx.catch()),
         other => format!("Uncaught Error: {other}"),
-    };
+    }
+}
+
+/// Converts the input, calls the function with it (the invocation's input
+/// for `ShopifyFunction` too) and awaits a returned promise.
+fn call_and_settle(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, input: Vec<u8>) -> Result<Persistent<Value<'static>>, String> {
+    let describe = |ctx: &Ctx<'_>, e: rquickjs::Error| describe(engine, ctx, e);
     let returned = engine.ctx.with(|ctx| {
         let argument: Value = match io {
-            IoMode::Json | IoMode::Ndjson => ctx.json_parse(input).map_err(|e| match e {
+            IoMode::Json | IoMode::Ndjson => kiln_js_runtime::json::parse(&ctx, input).map_err(|e| match e {
                 rquickjs::Error::Exception => {
                     let description = engine.js.describe_uncaught(&ctx, ctx.catch());
                     if description.starts_with("Uncaught SyntaxError") { format!("{description} (stdin must hold JSON)") } else { description }
                 }
                 other => format!("Uncaught SyntaxError: stdin is not valid JSON: {other}"),
             })?,
-            IoMode::Text => rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&input)).map_err(|e| describe(&ctx, e))?.into_value(),
+            IoMode::Text => kiln_js_runtime::utf8_string(&ctx, &kiln_js_runtime::utf8_lossy(&input)).map_err(|e| describe(&ctx, e))?.into_value(),
             IoMode::Bytes => TypedArray::<u8>::new(ctx.clone(), input).map_err(|e| describe(&ctx, e))?.into_value(),
         };
+        engine.js.begin_invocation(&ctx, argument.clone());
         let f = function.clone().restore(&ctx).map_err(|e| describe(&ctx, e))?;
         let result: Value = f.call((argument,)).map_err(|e| describe(&ctx, e))?;
         Ok::<_, String>(Persistent::save(&ctx, result))
     })?;
 
     let is_promise = engine.ctx.with(|ctx| returned.clone().restore(&ctx).map(|v| v.is_promise()).unwrap_or(false));
-    let value = if is_promise {
-        settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, Some(returned))?.ok_or("the function's promise has no value")?
+    if is_promise {
+        Ok(settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, Some(returned))?.ok_or("the function's promise has no value")?)
     } else {
         settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, None)?;
-        returned
-    };
-
-    engine.ctx.with(|ctx| {
-        let value = value.restore(&ctx).map_err(|e| describe(&ctx, e))?;
-        encode_result(&ctx, io, value).map_err(|e| describe(&ctx, e))
-    })
+        Ok(returned)
+    }
 }
 
 /// Turns the function's result into output bytes.
 fn encode_result<'js>(ctx: &Ctx<'js>, io: IoMode, value: Value<'js>) -> rquickjs::Result<Vec<u8>> {
     let wrong_type = |expected: &str| {
-        rquickjs::Exception::throw_type(ctx, &format!("the invoked function returned {}, expected {expected} (--io {})", describe_type(&value), io_name(io)))
+        rquickjs::Exception::throw_type(ctx, &format!("the invoked function returned {}, expected {expected} (--io {})", describe_type(&value), io.name()))
     };
     match io {
         IoMode::Json | IoMode::Ndjson => {
-            let text = ctx.json_stringify(value.clone())?.map(|s| s.to_string()).transpose()?;
-            let mut text = match text {
+            let mut text = match kiln_js_runtime::json::stringify(ctx, &value)? {
                 Some(t) => t,
                 // JSON.stringify gives undefined for undefined and functions.
                 None => return Err(wrong_type("a JSON-serialisable value")),
             };
-            text.push('\n');
-            Ok(text.into_bytes())
+            text.push(b'\n');
+            Ok(text)
         }
         IoMode::Text => match value.as_string() {
             Some(s) => Ok(kiln_js_runtime::utf8_bytes(s)?),
@@ -209,14 +227,5 @@ fn describe_type(value: &Value<'_>) -> &'static str {
         Type::Array => "an array",
         Type::Promise => "a promise",
         _ => "an object",
-    }
-}
-
-fn io_name(io: IoMode) -> &'static str {
-    match io {
-        IoMode::Json => "json",
-        IoMode::Text => "text",
-        IoMode::Bytes => "bytes",
-        IoMode::Ndjson => "ndjson",
     }
 }

@@ -74,9 +74,9 @@ const NATIVE_PER_SHADOW: u32 = 7;
 /// stack trace) once the limit is hit.
 const NATIVE_RESERVE: u32 = 128 * 1024;
 
-/// The most of the 4 MiB shadow stack QuickJS may use; the rest is the
+/// The most of the shadow stack QuickJS may use; the rest (512 KiB) is the
 /// margin for C frames below the last check (see build.rs).
-const MAX_BUDGET: usize = 3 * 1024 * 1024 + 512 * 1024;
+const MAX_BUDGET: usize = kiln_abi::stack::SHADOW_STACK - 512 * 1024;
 
 /// The least budget, however small the host says its stack is: below this
 /// even a short program cannot run.
@@ -84,6 +84,8 @@ const MIN_BUDGET: usize = 16 * 1024;
 
 /// The native stack the host gives, in bytes; 0 means "not said". Written by
 /// `kiln run` before `_start` (and set at build time by `--stack-size`).
+// The name is `kiln_abi::stack::HOST_STACK_EXPORT` (an attribute takes a
+// literal); the rewrite fails the build if the two disagree.
 #[cfg_attr(target_family = "wasm", unsafe(export_name = "kiln.host_stack"))]
 pub static HOST_STACK: AtomicU32 = AtomicU32::new(0);
 
