@@ -11,9 +11,11 @@
 // instead of `_start`.
 //
 // The module runs in a worker thread with a 16 MiB stack, the native stack
-// `kiln run` gives it too: wasm frames live on the host's stack, and
-// QuickJS's recursion limit is sized to throw a RangeError well before that
-// much is used (Node's own default, ~1 MB, is smaller than the limit needs).
+// `kiln run` gives it too: wasm frames live on the host's stack. As `kiln
+// run` does, this runner tells a Kiln module how much it has (it writes the
+// size into the cell named by the module's `kiln.host-stack` custom
+// section), and the module sizes its recursion limit to it; on a host that
+// says nothing the module assumes a small stack and recurses less deep.
 
 import { writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -66,6 +68,17 @@ if (isMainThread) {
   parentPort.postMessage(status);
 }
 
+/// Writes the native stack this runner gives into a Kiln module's host-stack
+/// cell (a little-endian u32 at the address its `kiln.host-stack` custom
+/// section holds); a module without one is left alone.
+function tellHostStack(module, memory, bytes) {
+  const [section] = WebAssembly.Module.customSections(module, "kiln.host-stack");
+  if (section?.byteLength === 4) {
+    const address = new DataView(section).getUint32(0, true);
+    new DataView(memory.buffer).setUint32(address, bytes, true);
+  }
+}
+
 // A worker's console is relayed through the main thread asynchronously and
 // could be lost at exit; write diagnostics to fd 2 directly.
 function say(line) {
@@ -99,6 +112,7 @@ async function runModule({ path, args, entry }) {
     say(`error: ${path} has no exported function \`${entry}\``);
     return 2;
   }
+  tellHostStack(module, memory, STACK_MB << 20);
   // wasi.start() calls `_start`; present the chosen export under that name.
   try {
     return wasi.start({ exports: { memory, _start: run } });

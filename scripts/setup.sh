@@ -5,7 +5,12 @@
 #     wasm32 compiler runtime (QuickJS's C code is compiled with them);
 #   - binaryen's wasm-opt (shrinks the engine behind `kiln build --lean`);
 #   - Node.js (the second WASI host the tests run modules on) and npm (the
-#     test fixtures' npm projects are installed from their lockfiles).
+#     test fixtures' npm projects are installed from their lockfiles);
+#   - the other hosts of the test matrix (compiler/tests/all/hosts.rs):
+#     PyPI's wasmtime (wasmtime's default configuration), wasmi_cli (an
+#     interpreter; built from crates.io into target/hosts, ~3 minutes on 2
+#     idle cores, once), Debian's chromium and, in examples/browser, the
+#     npm packages of the browser example (a WASI shim, playwright-core).
 # Safe to run any number of times.
 set -euo pipefail
 
@@ -27,7 +32,8 @@ else
   rustup target add wasm32-wasip1
 fi
 
-packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 binaryen)
+packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 binaryen chromium)
+python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 command -v node >/dev/null || packages+=(nodejs)
 # npm installs the test fixtures' packages (`npm ci` from their lockfiles).
 command -v npm >/dev/null || packages+=(npm)
@@ -44,4 +50,34 @@ else
 fi
 
 say "node: $(node --version), npm: $(npm --version)"
+
+root="$(cd "$(dirname "$0")/.." && pwd)"
+
+# wasmtime as most users meet it (the CLI's and the embeddings' defaults).
+WASMTIME_PY=50.0.1
+if python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('wasmtime') != '$WASMTIME_PY')" 2>/dev/null; then
+  say "python wasmtime $WASMTIME_PY: present"
+else
+  say "python wasmtime $WASMTIME_PY: installing (pip)"
+  python3 -m pip install -q "wasmtime==$WASMTIME_PY" 2>/dev/null \
+    || python3 -m pip install -q --break-system-packages "wasmtime==$WASMTIME_PY"
+fi
+
+# wasmi, an interpreter, with its default limits.
+WASMI=2.0.0
+wasmi="$root/target/hosts/bin/wasmi"
+if [ -x "$wasmi" ] && "$wasmi" --version 2>/dev/null | grep -q "$WASMI"; then
+  say "wasmi_cli $WASMI: present"
+else
+  say "wasmi_cli $WASMI: installing into target/hosts (cargo install, ~3 minutes)"
+  cargo install -q --locked "wasmi_cli@$WASMI" --root "$root/target/hosts"
+fi
+
+# The browser example's npm packages, exactly as locked.
+if [ -d "$root/examples/browser/node_modules/@bjorn3/browser_wasi_shim" ] && [ -d "$root/examples/browser/node_modules/playwright-core" ]; then
+  say "examples/browser npm packages: present"
+else
+  say "examples/browser npm packages: installing (npm ci)"
+  (cd "$root/examples/browser" && npm ci --silent --no-audit --no-fund)
+fi
 say "ready"

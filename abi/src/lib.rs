@@ -80,10 +80,21 @@ pub mod stack {
     /// `engine/build.rs`).
     pub const SHADOW_STACK: usize = 4 << 20;
     /// How much of [`SHADOW_STACK`] QuickJS may use before it throws
-    /// `RangeError: Maximum call stack size exceeded`; the rest is the
-    /// margin for native frames below the last check. Wasm frames also use
-    /// the host's native stack, which [`RUN_WASM_STACK`] must fit.
+    /// `RangeError: Maximum call stack size exceeded` while the engine
+    /// initializes (on [`INIT_WASM_STACK`]). At run time the engine sizes
+    /// its limit for the native stack the host says it gives (see
+    /// [`HOST_STACK_SECTION`]), or for the smallest common default.
     pub const QUICKJS_LIMIT: usize = 512 << 10;
+    /// The custom section of an output module that holds the address (a
+    /// little-endian `u32`) of the engine's host-stack cell: a `u32` into
+    /// which a runner writes the native stack it gives, in bytes, before
+    /// calling `_start` (`kiln run` and `examples/run-node.mjs` write
+    /// [`RUN_WASM_STACK`]). 0, as other hosts leave it, means "not said".
+    pub const HOST_STACK_SECTION: &str = "kiln.host-stack";
+    /// The engine's export of that cell (an `i32` global holding its
+    /// address, as wasm-ld exports a static); the rewrite turns it into
+    /// [`HOST_STACK_SECTION`] and drops the export.
+    pub const HOST_STACK_EXPORT: &str = "kiln.host_stack";
     /// The native stack a host gives a module's code at run time: `kiln
     /// run`'s `max_wasm_stack`, and `examples/run-node.mjs`'s `stackSizeMb`
     /// (16; JavaScript, so kept equal by hand).

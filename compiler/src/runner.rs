@@ -226,9 +226,15 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     store.set_epoch_deadline(1);
     let watchdog = options.timeout.map(|limit| start_watchdog(engine.clone(), limit));
     let started = Instant::now();
+    let stack_cell = host_stack_cell(wasm);
     let result = linker
         .instantiate(&mut store, &module)
-        .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, entry))
+        .and_then(|instance| {
+            if let Some(cell) = stack_cell {
+                tell_host_stack(&mut store, &instance, cell)?;
+            }
+            instance.get_typed_func::<(), ()>(&mut store, entry)
+        })
         .and_then(|start| start.call(&mut store, ()));
     let run_time = started.elapsed();
     if let Some(watchdog) = watchdog {
@@ -274,6 +280,26 @@ fn capture_stdio(wasi: &mut WasiCtxBuilder) -> Result<(u64, MemoryOutputPipe, Me
     let input_bytes = input.len() as u64;
     wasi.stdin(MemoryInputPipe::new(input)).stdout(stdout.clone()).stderr(stderr.clone());
     Ok((input_bytes, stdout, stderr))
+}
+
+/// Where a Kiln module wants to be told its native stack: the address in
+/// its `kiln.host-stack` custom section (see `crate::rewrite`), if any.
+fn host_stack_cell(wasm: &[u8]) -> Option<u32> {
+    wasmparser::Parser::new(0).parse_all(wasm).find_map(|payload| match payload {
+        Ok(wasmparser::Payload::CustomSection(section)) if section.name() == kiln_abi::stack::HOST_STACK_SECTION => {
+            section.data().try_into().ok().map(u32::from_le_bytes)
+        }
+        _ => None,
+    })
+}
+
+/// Writes [`WASM_STACK`] into the module's host-stack cell, so that its
+/// recursion limit uses the stack this runner gives (other hosts leave the
+/// cell alone, and the module assumes their smaller default).
+fn tell_host_stack(store: &mut Store<RunState>, instance: &wasmtime::Instance, cell: u32) -> wasmtime::Result<()> {
+    let memory = instance.get_memory(&mut *store, "memory").ok_or_else(|| wasmtime::format_err!("the module exports no memory"))?;
+    let size = u32::try_from(WASM_STACK).unwrap_or(u32::MAX);
+    memory.write(&mut *store, cell as usize, &size.to_le_bytes()).map_err(|_| wasmtime::format_err!("the module's host-stack cell lies outside its memory"))
 }
 
 /// A thread that interrupts the engine's running modules when the time limit

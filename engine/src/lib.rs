@@ -35,9 +35,12 @@ use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::rc::Rc;
 
-/// How much of the shadow stack QuickJS may use (tested against both hosts'
-/// native stacks by `compiler/tests/all/limits.rs`).
-const STACK_LIMIT: usize = kiln_abi::stack::QUICKJS_LIMIT;
+/// How much of the shadow stack (see build.rs) QuickJS may use while the
+/// program is compiled (and, in function mode, its top level runs) inside
+/// `kiln build`, which gives the engine `kiln_abi::stack::INIT_WASM_STACK`
+/// of native stack. Each run then sizes the limit for its host's stack
+/// (see `stack`).
+const INIT_STACK_BUDGET: usize = kiln_abi::stack::QUICKJS_LIMIT;
 
 /// QuickJS's (and V8's) message when the stack check throws.
 const STACK_EXHAUSTED: &str = "Maximum call stack size exceeded";
@@ -179,6 +182,7 @@ pub unsafe extern "C" fn eval_disabled(
 fn with_engine(f: impl FnOnce(&Engine) -> i32) -> i32 {
     ENGINE.with(|e| match e.borrow().as_ref() {
         Some(engine) => {
+            stack::apply_host_stack();
             engine.js.begin_run();
             f(engine)
         }
@@ -227,7 +231,7 @@ fn init() -> Result<Engine, Report> {
     let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| internal(format!("creating the runtime: {e}")))?;
     let rejections = UnhandledRejections::track(&rt);
     let ctx = Context::full(&rt).map_err(|e| internal(format!("creating the context: {e}")))?;
-    ctx.with(|ctx| stack::install_limit(&ctx, STACK_LIMIT)).map_err(|e| internal(format!("limiting the stack: {e}")))?;
+    ctx.with(|ctx| stack::install_limit(&ctx, INIT_STACK_BUDGET)).map_err(|e| internal(format!("limiting the stack: {e}")))?;
     // The module runs on one thread: an `Atomics.wait` could never be woken
     // (and the C shim behind it cannot wait, see
     // engine/c/single_thread_atomics.h). As on a browser's main thread, it

@@ -9,6 +9,7 @@ mod fixtures;
 mod fuel;
 mod function_mode;
 mod fuzz_corpus;
+mod hosts;
 mod hostile;
 mod imports;
 mod json_suite;

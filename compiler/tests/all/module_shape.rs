@@ -53,10 +53,14 @@ fn exports_only_memory_and_start_and_imports_only_wasi() {
 fn carries_a_kiln_producers_entry_and_no_names() {
     let (_dir, wasm) = build_program("app.js", "console.log('x')");
     let sections = custom_sections(&std::fs::read(wasm).unwrap());
-    let names: Vec<_> = sections.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["producers"]);
-    let data = &sections[0].1;
+    let mut names: Vec<_> = sections.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    // `kiln.host-stack`: where `kiln run` tells the module its stack size.
+    assert_eq!(names, ["kiln.host-stack", "producers"]);
+    let (_, data) = sections.iter().find(|(n, _)| n == "producers").unwrap();
     assert!(data.windows(4).any(|w| w == b"kiln"), "producers section names kiln");
+    let (_, cell) = sections.iter().find(|(n, _)| n == "kiln.host-stack").unwrap();
+    assert_eq!(cell.len(), 4, "a u32 address");
 }
 
 #[test]

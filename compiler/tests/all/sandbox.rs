@@ -13,20 +13,16 @@ use std::path::Path;
 /// `performance.now` (`clock_time_get`), and `poll_oneoff`, the sleep that
 /// waits out EAGAIN on hosts with non-blocking stdio (node:wasi).
 ///
-/// What remains because the engine's libraries link it, though Kiln never
-/// needs it:
-/// - `fd_fdstat_get`, `fd_seek`, `fd_close`: wasi-libc's `FILE` streams
-///   (`isatty` to choose line buffering, and the seek/close entries of
-///   stdout's `FILE`); they act only on descriptors the module already
-///   holds (0-2), and without `path_open` it can get no others;
-/// - `environ_get`, `environ_sizes_get`: Rust's panic machinery reads
-///   `RUST_BACKTRACE` through `getenv`; reachable only from a panic or a
-///   failed allocation, never from the JavaScript API. The runners give no
-///   environment anyway, and the test below shows that a host's variables
-///   never reach the module's memory.
+/// That is all: the engine's libraries also link `fd_fdstat_get`, `fd_seek`,
+/// `fd_close` (wasi-libc's `FILE` streams) and `environ_get`,
+/// `environ_sizes_get` (Rust std's panic machinery reads `RUST_BACKTRACE`),
+/// none of which a module can need; the rewrite replaces them by local stubs
+/// (`LOCAL_STUBS` in compiler/src/rewrite.rs, which says why each is
+/// unneeded).
 ///
 /// Not imported at all: `path_open`, `fd_prestat_get`/`fd_prestat_dir_name`
-/// (no way to find or open a file), `sock_*` (no network), `args_get`.
+/// (no way to find or open a file), `sock_*` (no network), `args_get`,
+/// `environ_*` (no environment).
 const ALLOWED_IMPORTS: &[&str] = &[
     "fd_read",
     "fd_write",
@@ -34,11 +30,6 @@ const ALLOWED_IMPORTS: &[&str] = &[
     "random_get",
     "clock_time_get",
     "poll_oneoff",
-    "fd_fdstat_get",
-    "fd_seek",
-    "fd_close",
-    "environ_get",
-    "environ_sizes_get",
 ];
 
 /// A program that touches every API in README's table.
