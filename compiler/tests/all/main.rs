@@ -16,6 +16,7 @@ mod limits;
 mod module_shape;
 mod npm;
 mod sandbox;
+mod shopify;
 mod size;
 mod skeleton;
 mod streams;
