@@ -142,34 +142,67 @@ fn ascii_prefix(bytes: &[u8]) -> usize {
 }
 
 /// The UTF-16 code units of `text` (valid UTF-8), whose first `ascii` bytes
-/// are ASCII.
+/// are ASCII. ASCII runs are widened eight bytes at a time.
 fn utf16(text: &[u8], ascii: usize) -> Vec<u16> {
-    let mut out = Vec::with_capacity(text.len());
-    out.extend(text[..ascii].iter().map(|&b| u16::from(b)));
-    let mut i = ascii;
+    let mut out: Vec<u16> = Vec::with_capacity(text.len());
+    let dst = out.as_mut_ptr();
     let continuation = |b: u8| u32::from(b & 0x3F);
-    while let Some(&b) = text.get(i) {
-        match b {
-            0..0x80 => {
-                out.push(u16::from(b));
-                i += 1;
+    let mut i = 0;
+    let mut n = 0;
+    // SAFETY: every code point takes at least as many bytes of UTF-8 as
+    // units of UTF-16 (1:1, 2:1, 3:1, 4:2), so `n <= i` and each write is
+    // within the capacity; the first `n` units are written before `set_len`.
+    // `text` is valid UTF-8, so a lead byte's continuation bytes exist.
+    unsafe {
+        while i < ascii {
+            *dst.add(n) = u16::from(*text.get_unchecked(i));
+            i += 1;
+            n += 1;
+        }
+        while i < text.len() {
+            if let Some(chunk) = text.get(i..i + 8) {
+                let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+                if word & 0x8080_8080_8080_8080 == 0 {
+                    for (k, &b) in chunk.iter().enumerate() {
+                        *dst.add(n + k) = u16::from(b);
+                    }
+                    i += 8;
+                    n += 8;
+                    continue;
+                }
             }
-            0xC0..0xE0 => {
-                out.push(((u32::from(b & 0x1F) << 6) | continuation(text[i + 1])) as u16);
-                i += 2;
-            }
-            0xE0..0xF0 => {
-                out.push(((u32::from(b & 0x0F) << 12) | (continuation(text[i + 1]) << 6) | continuation(text[i + 2])) as u16);
-                i += 3;
-            }
-            _ => {
-                let c = (u32::from(b & 0x07) << 18) | (continuation(text[i + 1]) << 12) | (continuation(text[i + 2]) << 6) | continuation(text[i + 3]);
-                let c = c - 0x10000;
-                out.push(0xD800 | (c >> 10) as u16);
-                out.push(0xDC00 | (c & 0x3FF) as u16);
-                i += 4;
+            let b = *text.get_unchecked(i);
+            match b {
+                0..0x80 => {
+                    *dst.add(n) = u16::from(b);
+                    i += 1;
+                    n += 1;
+                }
+                0xC0..0xE0 => {
+                    *dst.add(n) = ((u32::from(b & 0x1F) << 6) | continuation(*text.get_unchecked(i + 1))) as u16;
+                    i += 2;
+                    n += 1;
+                }
+                0xE0..0xF0 => {
+                    let c = (u32::from(b & 0x0F) << 12) | (continuation(*text.get_unchecked(i + 1)) << 6) | continuation(*text.get_unchecked(i + 2));
+                    *dst.add(n) = c as u16;
+                    i += 3;
+                    n += 1;
+                }
+                _ => {
+                    let c = (u32::from(b & 0x07) << 18)
+                        | (continuation(*text.get_unchecked(i + 1)) << 12)
+                        | (continuation(*text.get_unchecked(i + 2)) << 6)
+                        | continuation(*text.get_unchecked(i + 3));
+                    let c = c - 0x10000;
+                    *dst.add(n) = 0xD800 | (c >> 10) as u16;
+                    *dst.add(n + 1) = 0xDC00 | (c & 0x3FF) as u16;
+                    i += 4;
+                    n += 2;
+                }
             }
         }
+        out.set_len(n);
     }
     out
 }

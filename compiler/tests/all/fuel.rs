@@ -60,12 +60,15 @@ fn cart(size: &str) -> Vec<u8> {
 /// `Kiln.stdout.write`. Javy 9 needs 852,739, 6,192,036 and 59,121,072 fuel
 /// for the script (its identity-io), Kiln needed 57 M in function mode
 /// before the native JSON paths.
-const FN_1K: u64 = 400_000;
-const FN_10K: u64 = 2_400_000;
-const FN_100K: u64 = 22_000_000;
-const SCRIPT_1K: u64 = 600_000;
-const SCRIPT_10K: u64 = 4_300_000;
-const SCRIPT_100K: u64 = 40_000_000;
+// Measured 353,197 / 2,122,497 / 19,751,928 (function mode) and 481,826 /
+// 3,294,312 / 31,316,108 (script), with ~10% headroom. Issue 14's target for
+// the 100 KB function is 8,000,000 (not reached: see the README).
+const FN_1K: u64 = 390_000;
+const FN_10K: u64 = 2_350_000;
+const FN_100K: u64 = 21_800_000;
+const SCRIPT_1K: u64 = 530_000;
+const SCRIPT_10K: u64 = 3_650_000;
+const SCRIPT_100K: u64 = 34_500_000;
 
 #[test]
 fn json_identity_stays_within_its_fuel_budget() {
