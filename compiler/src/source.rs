@@ -96,6 +96,11 @@ pub struct Source {
     /// directory). `None` (the default for [`Source::from_bytes`]): a
     /// relative import of a file is a build error.
     pub base_dir: Option<std::path::PathBuf>,
+    /// Position tables (`kiln_positions::encode`) of the modules whose text
+    /// is not what the user wrote, keyed by module name (the entry's own
+    /// name for the entry): their stack frames name the original positions.
+    /// Empty for plain JavaScript.
+    pub position_tables: Vec<(String, Vec<u8>)>,
 }
 
 /// The name given to a program read from stdin.
@@ -138,7 +143,7 @@ impl Source {
         if name.contains('\0') || name.contains('\n') {
             return Err(Error::InvalidInput(format!("unusable file name {name:?}")));
         }
-        Ok(Source { name, text, kind, base_dir: None })
+        Ok(Source { name, text, kind, base_dir: None, position_tables: Vec::new() })
     }
 
     /// The engine's init input: a small header, then the program, then the
@@ -166,6 +171,9 @@ impl Source {
             };
             header.push_str(&line);
         }
+        for (name, table) in &self.position_tables {
+            header.push_str(&format!("map {} {name}\n", table.len()));
+        }
         if let Some(mode) = function_mode {
             for name in &mode.invoke {
                 header.push_str(&format!("invoke {name}\n"));
@@ -180,6 +188,9 @@ impl Source {
         }
         for module in modules.iter().filter(|m| m.kind != ModuleKind::JavaScript) {
             input.extend_from_slice(module.text.as_bytes());
+        }
+        for (_, table) in &self.position_tables {
+            input.extend_from_slice(table);
         }
         input
     }

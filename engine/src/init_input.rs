@@ -41,6 +41,13 @@
 //! UTF-8 file, the entry's own source included). Their sources follow the
 //! JavaScript modules' in the same way, in the order of their lines.
 //!
+//! A module the front end transformed (TypeScript, JSX, CommonJS) may come
+//! with its position table (see `kiln-positions`): `map <byte length>
+//! <name>`, `<name>` being the module's (the entry's own name for the
+//! entry). The tables follow the data modules' sources, in the order of
+//! their lines; stack frames of those modules then name the original
+//! positions.
+//!
 //! The entry's length is what remains once the modules' lengths are taken
 //! off the end. An input without `module` lines is a single-file program,
 //! exactly as before the lines existed.
@@ -78,6 +85,8 @@ pub(crate) struct InitInput {
     pub(crate) modules: Vec<(String, Vec<u8>)>,
     /// The files imported as data (JSON or text modules).
     pub(crate) data: Vec<DataModule>,
+    /// Position tables: (module name, table), in the order of the header.
+    pub(crate) position_tables: Vec<(String, Vec<u8>)>,
 }
 
 /// What a data module's default export is made from.
@@ -118,6 +127,7 @@ impl InitInput {
         let mut io = IoMode::Json;
         let mut module_lines: Vec<(String, usize)> = Vec::new();
         let mut data_lines: Vec<(DataKind, bool, bool, String, usize)> = Vec::new();
+        let mut map_lines: Vec<(String, usize)> = Vec::new();
         for line in lines {
             let (key, value) = line.split_once(' ').ok_or_else(|| format!("bad init header line `{line}`"))?;
             match key {
@@ -131,13 +141,14 @@ impl InitInput {
                     }
                 }
                 "invoke" => invoke.push(value.to_string()),
-                "module" => {
-                    let (len, name) = value.split_once(' ').ok_or_else(|| format!("bad module line `{line}`"))?;
-                    let len = len.parse::<usize>().map_err(|_| format!("bad module length in `{line}`"))?;
+                "module" | "map" => {
+                    let (len, name) = value.split_once(' ').ok_or_else(|| format!("bad {key} line `{line}`"))?;
+                    let len = len.parse::<usize>().map_err(|_| format!("bad {key} length in `{line}`"))?;
                     if name.is_empty() || name.contains('\0') {
-                        return Err(format!("bad module name in `{line}`"));
+                        return Err(format!("bad {key} name in `{line}`"));
                     }
-                    module_lines.push((name.to_string(), len));
+                    let lines = if key == "module" { &mut module_lines } else { &mut map_lines };
+                    lines.push((name.to_string(), len));
                 }
                 "json" | "text" => {
                     let bad = || format!("bad {key} line `{line}`");
@@ -179,6 +190,7 @@ impl InitInput {
             .iter()
             .map(|(_, len)| *len)
             .chain(data_lines.iter().map(|d| d.4))
+            .chain(map_lines.iter().map(|(_, len)| *len))
             .try_fold(0usize, |sum, len| sum.checked_add(len))
             .ok_or("module lengths overflow")?;
         let entry_len = payload.len().checked_sub(modules_len).ok_or("init input is shorter than its module lengths")?;
@@ -194,7 +206,12 @@ impl InitInput {
             data.push(DataModule { kind, name, typed, untyped, source: payload[at..at + len].to_vec() });
             at += len;
         }
-        Ok(InitInput { file, kind, source, invoke, io, modules, data })
+        let mut position_tables = Vec::with_capacity(map_lines.len());
+        for (name, len) in map_lines {
+            position_tables.push((name, payload[at..at + len].to_vec()));
+            at += len;
+        }
+        Ok(InitInput { file, kind, source, invoke, io, modules, data, position_tables })
     }
 }
 
@@ -221,5 +238,9 @@ mod tests {
         let text = DataModule { kind: DataKind::Text, name: "m.js".into(), typed: true, untyped: false, source: b"m.j".to_vec() };
         assert_eq!(parsed.data, vec![json, text]);
         assert!(InitInput::parse(b"kiln-init 1\nfile m.js\njson 2 sometimes a.json\n\n{}".to_vec()).is_err());
+        let input = b"kiln-init 1\nfile m.js\nmodule 1 a.js\ntext 1 t\nmap 2 m.js\nmap 3 a.js\n\nEatMMAAA".to_vec();
+        let parsed = InitInput::parse(input).unwrap();
+        assert_eq!((parsed.source.as_slice(), parsed.modules[0].1.as_slice(), parsed.data[0].source.as_slice()), (&b"E"[..], &b"a"[..], &b"t"[..]));
+        assert_eq!(parsed.position_tables, vec![("m.js".to_string(), b"MM".to_vec()), ("a.js".to_string(), b"AAA".to_vec())]);
     }
 }

@@ -234,6 +234,13 @@ fn init() -> Result<Engine, BuildError> {
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
+    // Before anything compiles: a build-time error in a transformed module
+    // is reported in its original positions too.
+    if !input.position_tables.is_empty() {
+        let tables = std::mem::take(&mut input.position_tables);
+        ctx.with(|ctx| kiln_js_runtime::install_positions(&ctx, tables))
+            .map_err(|e| BuildError::internal(format!("installing the position tables: {e}")))?;
+    }
     // SAFETY: the API is installed once per process, just above.
     unsafe { kiln_js_runtime::wipe_sources() };
     // The imported files: served from memory while the program compiles.

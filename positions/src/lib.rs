@@ -6,8 +6,12 @@
 //! numbers its frames in that code. The front end's source map says where
 //! each generated position came from; [`encode`] reduces it, at build time,
 //! to a table that travels in the init input and lives in the module's
-//! snapshot. The engine decodes it only when a stack is formatted (see
-//! `js-runtime/src/js/positions.js`): a run that reads no stack pays nothing.
+//! snapshot. The engine decodes it only when a stack is read ([`map_stack`],
+//! called by the `stack` accessor of `js-runtime/src/js/positions.js`): a
+//! run that reads no stack pays nothing.
+//!
+//! With the default feature `encode` the crate also makes tables (and
+//! depends on `oxc_sourcemap`); the engine uses it without, to decode only.
 //!
 //! # Format
 //!
@@ -32,12 +36,14 @@
 //! token of the map that names no source or a source other than the first:
 //! the module is one original file.
 
+#[cfg(feature = "encode")]
 use oxc_sourcemap::SourceMap;
 
 /// The position table of one module: its generated code `generated`, the
 /// source `map` from that code to the original file, and `file`, the name its
 /// stack frames should show (`src/cart.ts`). A newline in `file` becomes a
 /// space (the name ends at the first newline).
+#[cfg(feature = "encode")]
 pub fn encode(map: &SourceMap<'_>, generated: &str, file: &str) -> Vec<u8> {
     let lines = LineIndex::new(generated);
     let mut segments: Vec<Segment> = map
@@ -81,65 +87,155 @@ pub fn encode(map: &SourceMap<'_>, generated: &str, file: &str) -> Vec<u8> {
     out
 }
 
-/// A decoded table, for looking positions up on the build side (the engine
-/// has its own decoder in JavaScript).
+/// A table, decoded lazily: where its lines start is found on the first
+/// lookup, and a lookup decodes only the lines it reads.
 pub struct Table {
-    file: String,
-    lines: Vec<Vec<Segment>>,
+    bytes: Vec<u8>,
+    /// Where the mappings start (after the name's newline).
+    body: usize,
+    /// Where each line's group starts, once a lookup needed it.
+    starts: std::cell::OnceCell<Vec<u32>>,
 }
 
 impl Table {
-    /// Decodes a table made by [`encode`]; `None` if it is not one.
-    pub fn decode(table: &[u8]) -> Option<Table> {
-        let text = std::str::from_utf8(table).ok()?;
-        let (file, mappings) = text.split_once('\n')?;
-        let mut lines = Vec::new();
-        for (gen_line, group) in mappings.split(';').enumerate() {
-            let gen_line = u32::try_from(gen_line).ok()?;
-            let mut segments: Vec<Segment> = Vec::new();
-            let mut bytes = group.bytes().peekable();
-            while bytes.peek().is_some() {
-                let (col, line, src_col) = (unvlq(&mut bytes)?, unvlq(&mut bytes)?, unvlq(&mut bytes)?);
-                let segment = match segments.last() {
-                    None => Segment { gen_line, gen_col: to_u32(col)?, src_line: to_u32(i64::from(gen_line) + line)?, src_col: to_u32(src_col)? },
-                    Some(p) => Segment {
-                        gen_line,
-                        gen_col: to_u32(i64::from(p.gen_col) + col)?,
-                        src_line: to_u32(i64::from(p.src_line) + line)?,
-                        src_col: to_u32(i64::from(p.src_col) + src_col)?,
-                    },
-                };
-                segments.push(segment);
-                match bytes.next() {
-                    None => {}
-                    Some(b',') => {}
-                    Some(_) => return None,
-                }
-            }
-            lines.push(segments);
-        }
-        Some(Table { file: file.to_string(), lines })
+    /// Takes a table made by [`encode`]; `None` if it has no name line or
+    /// the name is not UTF-8.
+    pub fn new(bytes: Vec<u8>) -> Option<Table> {
+        let newline = bytes.iter().position(|&b| b == b'\n')?;
+        std::str::from_utf8(&bytes[..newline]).ok()?;
+        Some(Table { bytes, body: newline + 1, starts: std::cell::OnceCell::new() })
     }
 
     /// The name the module's frames show.
     pub fn file(&self) -> &str {
-        &self.file
+        // Checked to be UTF-8 by `new`.
+        std::str::from_utf8(&self.bytes[..self.body - 1]).unwrap_or("")
     }
 
     /// The original (line, column) of the generated position QuickJS reports
     /// as `line:column` (1-based, column in UTF-8 bytes); 1-based, column in
     /// UTF-16 units. The nearest segment at or before the position answers,
     /// looking back over earlier lines if its own has none; `None` if no
-    /// segment precedes it.
+    /// segment precedes it (or the table is damaged).
     pub fn original(&self, line: u32, column: u32) -> Option<(u32, u32)> {
-        let line = usize::try_from(line.checked_sub(1)?).ok()?;
-        let last = line.min(self.lines.len().checked_sub(1)?);
-        (0..=last).rev().find_map(|l| {
+        let starts = self.starts.get_or_init(|| {
+            let mut starts = vec![self.body as u32];
+            starts.extend(self.bytes[self.body..].iter().enumerate().filter(|(_, b)| **b == b';').map(|(i, _)| (self.body + i + 1) as u32));
+            starts
+        });
+        let line = line.checked_sub(1)? as usize;
+        let last = line.min(starts.len() - 1);
+        for l in (0..=last).rev() {
             // 0-based columns below the 1-based one: at or before it.
             let end = if l == line { u64::from(column) } else { u64::MAX };
-            self.lines[l].iter().take_while(|s| u64::from(s.gen_col) < end).last().map(|s| (s.src_line + 1, s.src_col + 1))
-        })
+            let group_end = starts.get(l + 1).map_or(self.bytes.len(), |next| *next as usize - 1);
+            let group = &self.bytes[starts[l] as usize..group_end];
+            match last_segment_before(group, l as u32, end) {
+                Ok(Some(found)) => return Some((found.src_line + 1, found.src_col + 1)),
+                Ok(None) => continue,
+                Err(()) => return None,
+            }
+        }
+        None
     }
+
+    /// Every segment, line by line (for tests).
+    #[cfg(test)]
+    fn segments(&self) -> Vec<Vec<Segment>> {
+        let mut lines = Vec::new();
+        for (l, group) in self.bytes[self.body..].split(|&b| b == b';').enumerate() {
+            let mut segments = Vec::new();
+            let mut bytes = group.iter().copied().peekable();
+            let mut previous = None;
+            while bytes.peek().is_some() {
+                let segment = next_segment(&mut bytes, l as u32, previous).unwrap();
+                segments.push(segment);
+                previous = Some(segment);
+            }
+            lines.push(segments);
+        }
+        lines
+    }
+}
+
+/// The last segment of `group` (the segments of generated line `line`)
+/// whose column is below `end`; `Err` if the group does not decode.
+fn last_segment_before(group: &[u8], line: u32, end: u64) -> Result<Option<Segment>, ()> {
+    let mut bytes = group.iter().copied().peekable();
+    let mut found = None;
+    while bytes.peek().is_some() {
+        let segment = next_segment(&mut bytes, line, found).ok_or(())?;
+        if u64::from(segment.gen_col) >= end {
+            break;
+        }
+        found = Some(segment);
+    }
+    Ok(found)
+}
+
+/// Decodes the segment at the front of `bytes` (and the `,` after it):
+/// absolute if it is its line's first (`previous` is `None`), else relative
+/// to `previous`.
+fn next_segment(bytes: &mut std::iter::Peekable<impl Iterator<Item = u8>>, line: u32, previous: Option<Segment>) -> Option<Segment> {
+    let (col, src_line, src_col) = (unvlq(bytes)?, unvlq(bytes)?, unvlq(bytes)?);
+    let segment = match previous {
+        None => Segment { gen_line: line, gen_col: to_u32(col)?, src_line: to_u32(i64::from(line) + src_line)?, src_col: to_u32(src_col)? },
+        Some(p) => Segment {
+            gen_line: line,
+            gen_col: to_u32(i64::from(p.gen_col) + col)?,
+            src_line: to_u32(i64::from(p.src_line) + src_line)?,
+            src_col: to_u32(i64::from(p.src_col) + src_col)?,
+        },
+    };
+    match bytes.next() {
+        None | Some(b',') => Some(segment),
+        Some(_) => None,
+    }
+}
+
+/// `stack` with every frame of a module that has a table (`table_of` its
+/// module name) in original positions: `    at name (file:line:column)` or
+/// `    at file:line:column` (a SyntaxError's position), as QuickJS writes
+/// them. Other lines stay as they are. `None` when no frame changed.
+pub fn map_stack<'t>(stack: &str, table_of: impl Fn(&str) -> Option<&'t Table>) -> Option<String> {
+    let mut out = String::new();
+    let mut changed = false;
+    for (i, frame) in stack.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        match map_frame(frame, &table_of) {
+            Some(mapped) => {
+                out.push_str(&mapped);
+                changed = true;
+            }
+            None => out.push_str(frame),
+        }
+    }
+    changed.then_some(out)
+}
+
+fn map_frame<'t>(frame: &str, table_of: &impl Fn(&str) -> Option<&'t Table>) -> Option<String> {
+    const AT: &str = "    at ";
+    if !frame.starts_with(AT) {
+        return None;
+    }
+    let parens = frame.ends_with(')');
+    let body = if parens { &frame[..frame.len() - 1] } else { frame };
+    let (rest, column) = body.rsplit_once(':')?;
+    let (place, line) = rest.rsplit_once(':')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(line) || !digits(column) {
+        return None;
+    }
+    let (head, table) = if parens {
+        // A function's name may hold " (": try each from the right.
+        place.rmatch_indices(" (").find_map(|(i, _)| Some((&place[..i + 2], table_of(&place[i + 2..])?)))?
+    } else {
+        (AT, table_of(&place[AT.len()..])?)
+    };
+    let (line, column) = table.original(line.parse().ok()?, column.parse().ok()?)?;
+    Some(format!("{head}{}:{line}:{column}{}", table.file(), if parens { ")" } else { "" }))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,6 +246,7 @@ struct Segment {
     src_col: u32,
 }
 
+#[cfg(feature = "encode")]
 /// Where each line of the generated code starts, to turn a source map's
 /// UTF-16 columns into the UTF-8 byte columns QuickJS counts.
 struct LineIndex<'a> {
@@ -157,6 +254,7 @@ struct LineIndex<'a> {
     starts: Vec<usize>,
 }
 
+#[cfg(feature = "encode")]
 impl<'a> LineIndex<'a> {
     fn new(code: &'a str) -> Self {
         let starts = std::iter::once(0).chain(code.match_indices('\n').map(|(i, _)| i + 1)).collect();
@@ -184,6 +282,7 @@ impl<'a> LineIndex<'a> {
 
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
+#[cfg(any(feature = "encode", test))]
 /// Appends `value` as a source-map base64 VLQ (sign in the lowest bit).
 fn vlq(out: &mut Vec<u8>, value: i64) {
     let mut rest = if value < 0 { ((-value) << 1) | 1 } else { value << 1 } as u64;

@@ -15,7 +15,7 @@ fn round_trips_the_nearest_preceding_segment() {
     let table = encode(&m, generated, "src/a.ts");
     let text = String::from_utf8(table.clone()).unwrap();
     assert!(text.starts_with("src/a.ts\n"), "{text}");
-    let t = Table::decode(&table).unwrap();
+    let t = Table::new(table.clone()).unwrap();
     assert_eq!(t.file(), "src/a.ts");
     // QuickJS positions are 1-based.
     assert_eq!(t.original(1, 1), Some((3, 1)));
@@ -31,7 +31,7 @@ fn round_trips_the_nearest_preceding_segment() {
 #[test]
 fn nothing_before_the_first_segment_is_unmapped() {
     let m = map(&[(1, 4, 0, 0, Some(0))]);
-    let t = Table::decode(&encode(&m, "x\n    y\n", "a.ts")).unwrap();
+    let t = Table::new(encode(&m, "x\n    y\n", "a.ts")).unwrap();
     assert_eq!(t.original(1, 1), None);
     assert_eq!(t.original(2, 4), None);
     assert_eq!(t.original(2, 5), Some((1, 1)));
@@ -42,7 +42,7 @@ fn generated_columns_become_utf8_bytes() {
     // "é" is 2 bytes and 1 UTF-16 unit; "𝒳" 4 bytes and 2 units.
     let generated = "'é𝒳'; f();\n";
     let m = map(&[(0, 0, 0, 0, Some(0)), (0, 6, 0, 20, Some(0))]);
-    let t = Table::decode(&encode(&m, generated, "a.ts")).unwrap();
+    let t = Table::new(encode(&m, generated, "a.ts")).unwrap();
     // `f` is UTF-16 column 6, byte column 9.
     assert_eq!(t.original(1, 9), Some((1, 1)));
     assert_eq!(t.original(1, 10), Some((1, 21)));
@@ -52,8 +52,8 @@ fn generated_columns_become_utf8_bytes() {
 fn drops_tokens_of_no_or_other_sources_and_redundant_ones() {
     let m = map(&[(0, 0, 0, 0, Some(0)), (0, 2, 0, 0, Some(0)), (0, 4, 7, 7, None), (0, 6, 8, 8, Some(1)), (0, 8, 0, 5, Some(0))]);
     let table = encode(&m, "0123456789\n", "a.ts");
-    let t = Table::decode(&table).unwrap();
-    assert_eq!(t.lines[0].len(), 2, "{:?}", String::from_utf8_lossy(&table));
+    let t = Table::new(table.clone()).unwrap();
+    assert_eq!(t.segments()[0].len(), 2, "{:?}", String::from_utf8_lossy(&table));
     assert_eq!(t.original(1, 7), Some((1, 1)));
     assert_eq!(t.original(1, 9), Some((1, 6)));
 }
@@ -65,12 +65,24 @@ fn vlq_round_trips_large_and_negative_numbers() {
         vlq(&mut out, value);
         assert_eq!(unvlq(&mut out.into_iter()), Some(value));
     }
-    assert!(Table::decode(b"a.ts\nA!").is_none());
-    assert!(Table::decode(b"no newline").is_none());
+    assert_eq!(Table::new(b"a.ts\nA!".to_vec()).unwrap().original(1, 1), None, "damaged");
+    assert!(Table::new(b"no newline".to_vec()).is_none());
 }
 
 #[test]
 fn a_newline_in_the_name_cannot_end_the_name_early() {
     let m = map(&[(0, 0, 0, 0, Some(0))]);
-    assert_eq!(Table::decode(&encode(&m, "x\n", "a\nb.ts")).unwrap().file(), "a b.ts");
+    assert_eq!(Table::new(encode(&m, "x\n", "a\nb.ts")).unwrap().file(), "a b.ts");
+}
+
+#[test]
+fn map_stack_rewrites_only_frames_of_tabled_modules() {
+    let m = map(&[(0, 0, 4, 0, Some(0)), (1, 0, 7, 2, Some(0))]);
+    let table = Table::new(encode(&m, "x\ny\n", "src/a.ts")).unwrap();
+    let table_of = |name: &str| (name == "a.js").then_some(&table);
+    let stack = "Error: x\n    at f (main.js:1:2)\n    at g (native)\n    at h (a.js)\n    at odd (name (a.js:2:3)\n    at a.js:1:1\n  at a.js:2:3\n    at k (a.js:x:3)\n";
+    let expected = "Error: x\n    at f (main.js:1:2)\n    at g (native)\n    at h (a.js)\n    at odd (name (src/a.ts:8:3)\n    at src/a.ts:5:1\n  at a.js:2:3\n    at k (a.js:x:3)\n";
+    assert_eq!(map_stack(stack, table_of).as_deref(), Some(expected));
+    assert_eq!(map_stack("    at f (main.js:1:2)\n", table_of), None, "nothing to map");
+    assert_eq!(map_stack("    at f (a.js:0:2)\n", table_of), None, "no line 0");
 }
