@@ -27,7 +27,8 @@ import { Worker, isMainThread, parentPort, workerData } from "node:worker_thread
 // time before, never after).
 setFlagsFromString("--no-incremental-marking");
 
-/// Native stack for the module's thread, in MiB (see above).
+/// Native stack for the module's thread, in MiB (see above): equal to
+/// `kiln_abi::stack::RUN_WASM_STACK`, what `kiln run` gives a module.
 const STACK_MB = 16;
 
 if (isMainThread) {

@@ -4,7 +4,8 @@
 #   - clang, lld and llvm-ar for wasm32-wasi, Debian's wasi-libc and the
 #     wasm32 compiler runtime (QuickJS's C code is compiled with them);
 #   - binaryen's wasm-opt (shrinks the engine behind `kiln build --lean`);
-#   - Node.js (the second WASI host the tests run modules on).
+#   - Node.js (the second WASI host the tests run modules on) and npm (the
+#     test fixtures' npm projects are installed from their lockfiles).
 # Safe to run any number of times.
 set -euo pipefail
 
@@ -28,6 +29,8 @@ fi
 
 packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 binaryen)
 command -v node >/dev/null || packages+=(nodejs)
+# npm installs the test fixtures' packages (`npm ci` from their lockfiles).
+command -v npm >/dev/null || packages+=(npm)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -40,5 +43,5 @@ else
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-say "node: $(node --version)"
+say "node: $(node --version), npm: $(npm --version)"
 say "ready"

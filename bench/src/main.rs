@@ -187,7 +187,7 @@ fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<
         }
         let started = Instant::now();
         let instance = pre.instantiate(&mut store)?;
-        let result = instance.get_typed_func::<(), ()>(&mut store, "_start")?.call(&mut store, ());
+        let result = instance.get_typed_func::<(), ()>(&mut store, kiln_abi::exports::START)?.call(&mut store, ());
         times.push(started.elapsed());
         if let Err(e) = result {
             match e.downcast_ref::<wasmtime_wasi::I32Exit>() {

@@ -6,74 +6,42 @@ use crate::module_graph::{ModuleFile, resolve, scan_imports};
 use crate::source::Source;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::term::{self, Config};
+use kiln_abi::{ImportFailure, ImportProblem, Report};
 
-/// What the engine writes to stderr, after `kiln-error `, when init fails.
-#[derive(Debug, serde::Deserialize)]
-struct Report {
-    kind: String,
-    name: String,
-    message: String,
-    stack: String,
-}
-
-const REPORT_PREFIX: &str = "kiln-error ";
-
-/// Interprets the stderr of a failed init. Returns `None` when it holds no
-/// report (the engine failed in some other way).
-pub(crate) fn from_init_stderr(stderr: &[u8], source: &Source, modules: &[ModuleFile]) -> Option<Error> {
-    let text = String::from_utf8_lossy(stderr);
-    let line = text.lines().rev().find_map(|l| l.strip_prefix(REPORT_PREFIX))?;
-    let report: Report = serde_json::from_str(line).ok()?;
-    let text_of = |name: &str| -> Option<&str> {
-        if name == source.name {
-            return Some(source.text.as_str());
-        }
-        modules.iter().find(|m| m.name == name).map(|m| m.text.as_str())
-    };
-    if let Some(error) = import_error(&report.message, source, modules) {
-        return Some(error);
-    }
-    Some(match report.kind.as_str() {
-        "syntax" => {
-            let location = first_frame(&report.stack);
+/// The error a failed init's report stands for. A stack overflow, which
+/// needs a search for its position, is the caller's (see
+/// [`stack_exhausted`]).
+pub(crate) fn from_report(report: Report, source: &Source, modules: &[ModuleFile]) -> Error {
+    match report {
+        Report::Syntax { name, message, location } => {
+            let location = location.map(|l| JsLocation { file: l.file, line: l.line as usize, column: l.column as usize });
+            let text_of = |name: &str| -> Option<&str> {
+                if name == source.name {
+                    return Some(source.text.as_str());
+                }
+                modules.iter().find(|m| m.name == name).map(|m| m.text.as_str())
+            };
             let frame = location
                 .as_ref()
                 .and_then(|loc| Some((loc, text_of(&loc.file)?)))
-                .map(|(loc, text)| code_frame(&loc.file, text, loc, &format!("{}: {}", report.name, report.message)))
+                .map(|(loc, text)| code_frame(&loc.file, text, loc, &format!("{name}: {message}")))
                 .unwrap_or_default();
-            Error::JsSyntax { name: report.name, message: report.message, location, frame }
+            Error::JsSyntax { name, message, location, frame }
         }
-        "internal" => Error::InvalidInput(report.message),
-        "export" => Error::NoSuchExport(report.message),
+        Report::Import { failure, error } => import_error(&failure, &error.message, source, modules)
+            .unwrap_or(Error::JsException { name: error.name, message: error.message, stack: error.stack }),
+        Report::Exception(error) => Error::JsException { name: error.name, message: error.message, stack: error.stack },
         // Already formatted by the runtime: `TypeError: message` + stack.
-        "uncaught" => Error::JsException { name: String::new(), message: report.message, stack: String::new() },
-        _ => Error::JsException { name: report.name, message: report.message, stack: report.stack },
-    })
-}
-
-/// Whether the stderr of a failed init says the parser ran out of stack:
-/// QuickJS's stack check threw while compiling, before any position was
-/// known.
-pub(crate) fn parser_ran_out_of_stack(stderr: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(stderr);
-    let Some(line) = text.lines().rev().find_map(|l| l.strip_prefix(REPORT_PREFIX)) else { return false };
-    let Ok(report) = serde_json::from_str::<Report>(line) else { return false };
-    report.kind == "syntax" && report.message == STACK_EXHAUSTED && first_frame(&report.stack).is_none()
-}
-
-/// The first `file:line:column` in a QuickJS stack. Frames look like
-/// `    at app.js:2:10` or `    at f (app.js:2:10)`.
-pub(crate) fn first_frame(stack: &str) -> Option<JsLocation> {
-    stack.lines().find_map(|line| {
-        let frame = line.trim().strip_prefix("at ")?;
-        let place = match (frame.rfind('('), frame.ends_with(')')) {
-            (Some(open), true) => &frame[open + 1..frame.len() - 1],
-            _ => frame,
-        };
-        let (rest, column) = place.rsplit_once(':')?;
-        let (file, line) = rest.rsplit_once(':')?;
-        Some(JsLocation { file: file.to_string(), line: line.parse().ok()?, column: column.parse().ok()? })
-    })
+        Report::Uncaught { message } => Error::JsException { name: String::new(), message, stack: String::new() },
+        Report::NotInvocable { message, .. } => Error::NoSuchExport(message),
+        Report::StackOverflow => stack_exhausted(source, None),
+        Report::OutOfMemory { limit } => Error::JsException {
+            name: "InternalError".into(),
+            message: format!("out of memory: the build-time evaluation passed its memory limit of {limit} bytes (raise it with --build-max-memory)"),
+            stack: String::new(),
+        },
+        Report::Internal { message } => Error::InvalidInput(message),
+    }
 }
 
 /// The message of a build that ran out of stack, as QuickJS (and V8) word it.
@@ -97,45 +65,46 @@ pub(crate) fn stack_exhausted(source: &Source, offset: Option<usize>) -> Error {
     Error::JsSyntax { name, message, location: Some(location), frame }
 }
 
-/// Turns the engine's messages about imports that do not link (or, should
-/// the compiler's scan have missed one, cannot be loaded) into an
-/// [`Error::Import`] pointing at the import in question.
-fn import_error(message: &str, source: &Source, modules: &[ModuleFile]) -> Option<Error> {
-    let quoted = |s: &str| -> Vec<String> { s.split('\'').skip(1).step_by(2).map(str::to_string).collect() };
-    let files = std::iter::once((source.name.as_str(), source.text.as_str())).chain(modules.iter().map(|m| (m.name.as_str(), m.text.as_str())));
-    if message.starts_with("Could not find export")
-        || message.starts_with("circular reference when looking for export")
-        || (message.starts_with("export '") && message.ends_with("is ambiguous"))
-    {
-        // `... export 'NAME' in module 'MODULE'...`: find an import of
-        // MODULE whose clause names NAME.
-        let [export, module, ..] = &quoted(message)[..] else { return None };
-        let mut fallback = None;
-        for (name, text) in files {
-            for import in scan_imports(text) {
-                if resolve(name, &import.specifier).ok().as_deref() != Some(module.as_str()) {
-                    continue;
+/// Turns an import the engine could not serve or link into an
+/// [`Error::Import`] pointing at the import in question; `message` is the
+/// engine's. `None` when no import in the sources matches.
+fn import_error(failure: &ImportFailure, message: &str, source: &Source, modules: &[ModuleFile]) -> Option<Error> {
+    let all = std::iter::once((source.name.as_str(), source.text.as_str())).chain(modules.iter().map(|m| (m.name.as_str(), m.text.as_str())));
+    // The importer's own file first, when the engine knew it.
+    let (importer, others): (Vec<_>, Vec<_>) = all.partition(|(name, _)| failure.importer.as_deref() == Some(*name));
+    let files = importer.into_iter().chain(others);
+    match &failure.problem {
+        ImportProblem::NotExported { name: export } | ImportProblem::Circular { name: export } | ImportProblem::Ambiguous { name: export } => {
+            // Find an import of the module whose clause names the export.
+            let module = failure.module.as_deref()?;
+            let mut fallback = None;
+            for (name, text) in files {
+                for import in scan_imports(text) {
+                    if resolve(name, &import.specifier).ok().as_deref() != Some(module) {
+                        continue;
+                    }
+                    let clause = &text[import.clause.clone()];
+                    if let Some(at) = find_word(clause, export) {
+                        let why = format!("{message} (imported by {name}); the module graph does not link");
+                        return Some(Error::import_at(name, text, import.clause.start + at, why));
+                    }
+                    fallback.get_or_insert((name, text, import.offset));
                 }
-                let clause = &text[import.clause.clone()];
-                if let Some(at) = find_word(clause, export) {
-                    let why = format!("{message} (imported by {name}); the module graph does not link");
-                    return Some(Error::import_at(name, text, import.clause.start + at, why));
+            }
+            let (name, text, offset) = fallback?;
+            Some(Error::import_at(name, text, offset, format!("{message}; the module graph does not link")))
+        }
+        ImportProblem::NotFound | ImportProblem::Unsupported | ImportProblem::NotCompiled => {
+            let specifier = failure.specifier.as_deref().or(failure.module.as_deref())?;
+            for (name, text) in files {
+                if let Some(import) = scan_imports(text).into_iter().find(|i| i.specifier == specifier && !i.dynamic) {
+                    return Some(Error::import_at(name, text, import.offset, message.to_string()));
                 }
-                fallback.get_or_insert((name, text, import.offset));
             }
+            None
         }
-        let (name, text, offset) = fallback?;
-        return Some(Error::import_at(name, text, offset, format!("{message}; the module graph does not link")));
+        ImportProblem::BadAttributes => None,
     }
-    if message.starts_with("could not load module") || message.starts_with("unsupported import specifier") {
-        let specifier = quoted(message).into_iter().next()?;
-        for (name, text) in files {
-            if let Some(import) = scan_imports(text).into_iter().find(|i| i.specifier == specifier && !i.dynamic) {
-                return Some(Error::import_at(name, text, import.offset, message.to_string()));
-            }
-        }
-    }
-    None
 }
 
 /// The byte offset of `word` in `text` as a whole identifier.
@@ -243,13 +212,6 @@ fn byte_offset(text: &str, line: usize, column: usize) -> Option<usize> {
 mod tests {
     use super::*;
     use crate::source::SourceKind;
-
-    #[test]
-    fn finds_the_first_frame_in_both_shapes() {
-        assert_eq!(first_frame("    at app.js:2:10\n"), Some(JsLocation { file: "app.js".into(), line: 2, column: 10 }));
-        assert_eq!(first_frame("    at f (dir:x/app.js:3:7)\n    at app.js:9:1\n").map(|l| (l.file, l.line, l.column)), Some(("dir:x/app.js".into(), 3, 7)));
-        assert_eq!(first_frame("    at <native>\n"), None);
-    }
 
     #[test]
     fn code_frame_points_at_the_column() {

@@ -137,7 +137,7 @@ impl Compiler {
     ///
     /// [`Error::InvalidInput`] if the export names are unusable.
     pub fn function_mode(&mut self, mode: FunctionMode) -> Result<&mut Self, Error> {
-        mode.validate()?;
+        source::validate_function_mode(&mode)?;
         self.function_mode = Some(mode);
         Ok(self)
     }
@@ -231,7 +231,7 @@ impl Compiler {
         // Compiled alone, the entry either fails to parse or fails (again)
         // at its imports.
         match self.snapshotter.check(self.engine, &source.init_input(&[], self.function_mode.as_ref())) {
-            Err(e @ SnapshotError::InitExited { .. }) => match self.init_error(e, source, &[]) {
+            Err(e @ SnapshotError::InitFailed { .. }) => match self.init_error(e, source, &[]) {
                 syntax @ Error::JsSyntax { .. } => Err(syntax),
                 _ => Err(import_error),
             },
@@ -255,7 +255,7 @@ impl Compiler {
             return diagnostic::stack_exhausted(source, self.locate_stack_exhaustion(source, modules));
         }
         match error {
-            SnapshotError::InitExited { ref stderr, .. } => diagnostic::from_init_stderr(stderr, source, modules).unwrap_or(Error::Snapshot(error)),
+            SnapshotError::InitFailed { report, .. } => diagnostic::from_report(report, source, modules),
             SnapshotError::InitTimedOut { limit, .. } => Error::JsException {
                 name: "Error".into(),
                 message: format!(
@@ -308,11 +308,7 @@ impl Compiler {
 }
 
 /// Whether initialization failed for lack of stack: QuickJS's own check
-/// (a positionless RangeError from the parser) or, past it, the host's.
+/// (the parser's positionless RangeError) or, past it, the host's.
 fn ran_out_of_stack(error: &SnapshotError) -> bool {
-    match error {
-        SnapshotError::InitStackExhausted { .. } => true,
-        SnapshotError::InitExited { stderr, .. } => diagnostic::parser_ran_out_of_stack(stderr),
-        _ => false,
-    }
+    matches!(error, SnapshotError::InitStackExhausted { .. } | SnapshotError::InitFailed { report: kiln_abi::Report::StackOverflow, .. })
 }

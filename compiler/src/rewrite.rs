@@ -15,10 +15,10 @@
 use crate::error::Error;
 
 /// Exports every Kiln module keeps.
-pub const KEPT_EXPORTS: &[&str] = &["memory", "_start"];
+pub const KEPT_EXPORTS: &[&str] = kiln_abi::exports::KEPT;
 
 /// The engine's function-mode entry point, `(index: i32) -> ()`.
-const INVOKE_EXPORT: &str = "kiln.invoke";
+const INVOKE_EXPORT: &str = kiln_abi::exports::INVOKE;
 
 /// Options for [`finish_module`].
 #[derive(Debug, Clone, Default)]
@@ -74,7 +74,7 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
 const PARSER_ENTRY: &str = "__JS_EvalInternal";
 
 /// The engine's replacement for [`PARSER_ENTRY`], which throws a TypeError.
-const PARSER_STUB_EXPORT: &str = "kiln.eval_disabled";
+const PARSER_STUB_EXPORT: &str = kiln_abi::exports::EVAL_DISABLED;
 
 /// Points every function-table entry of [`PARSER_ENTRY`] at the engine's
 /// stub, leaving the parser unreachable for the dead-code pass.

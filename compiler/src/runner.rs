@@ -113,9 +113,9 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
 }
 
 /// The native stack a module's wasm frames may use (wasmtime's default is
-/// 512 KiB). QuickJS's own limit (see the engine's `STACK_LIMIT`) is sized
+/// 512 KiB). QuickJS's own limit (`kiln_abi::stack::QUICKJS_LIMIT`) is sized
 /// so that deep recursion throws a `RangeError` well before this is reached.
-pub const WASM_STACK: usize = 16 << 20;
+pub const WASM_STACK: usize = kiln_abi::stack::RUN_WASM_STACK;
 
 /// Names `kiln run`'s entries in the compiled-code cache. It changes with
 /// the wasmtime configuration below where wasmtime would not notice (the
@@ -156,10 +156,10 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     }
     .map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
     let compile_time = started.elapsed();
-    let entry = options.entry.as_deref().unwrap_or("_start");
+    let entry = options.entry.as_deref().unwrap_or(kiln_abi::exports::START);
     match module.get_export(entry) {
         Some(wasmtime::ExternType::Func(_)) => {}
-        _ if entry == "_start" => {
+        _ if entry == kiln_abi::exports::START => {
             return Err(Error::NotWasm { path: name.into(), reason: "it has no `_start` export (not a WASI command)".into() });
         }
         _ => {

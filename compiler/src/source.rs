@@ -18,69 +18,30 @@ pub enum SourceKind {
     Detect,
 }
 
-/// How an invoked function receives its input and returns its result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum IoMode {
-    /// stdin is parsed as one JSON value; the result is written as JSON and
-    /// a newline.
-    #[default]
-    Json,
-    /// The function gets stdin as a string and returns a string.
-    Text,
-    /// The function gets stdin as a `Uint8Array` and returns one.
-    Bytes,
-    /// Each stdin line is one JSON value; the function is called once per
-    /// line and each result is written as one line as soon as it is ready.
-    Ndjson,
-}
+pub use kiln_abi::{FunctionMode, IoMode};
 
-impl IoMode {
-    /// The mode's name on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            IoMode::Json => "json",
-            IoMode::Text => "text",
-            IoMode::Bytes => "bytes",
-            IoMode::Ndjson => "ndjson",
+/// Checks function mode's export names: each must be usable as a wasm export
+/// next to `memory` and `_start`, and appear once.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] naming the offending export.
+pub(crate) fn validate_function_mode(mode: &FunctionMode) -> Result<(), Error> {
+    if mode.invoke.is_empty() {
+        return Err(Error::InvalidInput("function mode needs at least one export to invoke".into()));
+    }
+    for (i, name) in mode.invoke.iter().enumerate() {
+        if name.is_empty() || name.contains(['\n', '\r', '\0']) {
+            return Err(Error::InvalidInput(format!("{name:?} is not a usable export name")));
+        }
+        if kiln_abi::exports::KEPT.contains(&name.as_str()) || name.starts_with(kiln_abi::exports::PRIVATE_PREFIX) {
+            return Err(Error::InvalidInput(format!("cannot invoke `{name}`: the module already exports that name")));
+        }
+        if mode.invoke[..i].contains(name) {
+            return Err(Error::InvalidInput(format!("`{name}` is invoked twice")));
         }
     }
-}
-
-/// Function mode: the module's top level runs at build time, and each
-/// invoked export becomes a wasm export of type `() -> ()`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionMode {
-    /// The JS exports to invoke (`default` is the default export). The first
-    /// one is what `_start` runs.
-    pub invoke: Vec<String>,
-    /// How they do I/O.
-    pub io: IoMode,
-}
-
-impl FunctionMode {
-    /// Checks the export names: each must be usable as a wasm export next to
-    /// `memory` and `_start`, and appear once.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidInput`] naming the offending export.
-    pub fn validate(&self) -> Result<(), Error> {
-        if self.invoke.is_empty() {
-            return Err(Error::InvalidInput("function mode needs at least one export to invoke".into()));
-        }
-        for (i, name) in self.invoke.iter().enumerate() {
-            if name.is_empty() || name.contains(['\n', '\r', '\0']) {
-                return Err(Error::InvalidInput(format!("{name:?} is not a usable export name")));
-            }
-            if crate::KEPT_EXPORTS.contains(&name.as_str()) || name.starts_with("kiln.") {
-                return Err(Error::InvalidInput(format!("cannot invoke `{name}`: the module already exports that name")));
-            }
-            if self.invoke[..i].contains(name) {
-                return Err(Error::InvalidInput(format!("`{name}` is invoked twice")));
-            }
-        }
-        Ok(())
-    }
+    Ok(())
 }
 
 /// A JavaScript program, read and checked.
@@ -146,53 +107,37 @@ impl Source {
         Ok(Source { name, text, kind, base_dir: None, position_tables: Vec::new() })
     }
 
-    /// The engine's init input: a small header, then the program, then the
-    /// files it imports (format: `engine/src/init_input.rs`).
+    /// The engine's init input: the program, the files it imports (JSON
+    /// and text ones after the JavaScript, the order the engine loads data
+    /// modules in) and function mode.
     pub(crate) fn init_input(&self, modules: &[ModuleFile], function_mode: Option<&FunctionMode>) -> Vec<u8> {
         let kind = match self.kind {
-            SourceKind::Script => "script",
-            SourceKind::Module => "module",
-            SourceKind::Detect => "auto",
+            SourceKind::Script => kiln_abi::SourceKind::Script,
+            SourceKind::Module => kiln_abi::SourceKind::Module,
+            SourceKind::Detect => kiln_abi::SourceKind::Auto,
         };
-        let mut header = format!("kiln-init 1\nfile {}\nkind {kind}\n", self.name);
-        for module in modules.iter().filter(|m| m.kind == ModuleKind::JavaScript) {
-            header.push_str(&format!("module {} {}\n", module.text.len(), module.name));
-        }
-        // Data modules after JavaScript ones: the engine reads the sources
-        // in that order.
-        for module in modules.iter().filter(|m| m.kind != ModuleKind::JavaScript) {
-            let len = module.text.len();
-            let line = match module.kind {
-                ModuleKind::Json { typed, untyped } => {
-                    let forms: Vec<&str> = [(typed, "typed"), (untyped, "untyped")].iter().filter(|f| f.0).map(|f| f.1).collect();
-                    format!("json {len} {} {}\n", forms.join(","), module.name)
-                }
-                _ => format!("text {len} {}\n", module.name),
+        let module = |name: &str, kind, text: &str| kiln_abi::Module { name: name.to_string(), kind, source: text.as_bytes().to_vec(), source_map: None };
+        let mut files = vec![module(&self.name, kiln_abi::ModuleKind::JavaScript(kind), &self.text)];
+        let (code, data): (Vec<&ModuleFile>, Vec<&ModuleFile>) = modules.iter().partition(|m| m.kind == ModuleKind::JavaScript);
+        for file in code.into_iter().chain(data) {
+            let kind = match file.kind {
+                ModuleKind::JavaScript => kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module),
+                ModuleKind::Json { typed, untyped } => kiln_abi::ModuleKind::Json { typed, untyped },
+                ModuleKind::Text => kiln_abi::ModuleKind::Text,
             };
-            header.push_str(&line);
+            files.push(module(&file.name, kind, &file.text));
         }
-        for (name, table) in &self.position_tables {
-            header.push_str(&format!("map {} {name}\n", table.len()));
+        for file in files.iter_mut().filter(|f| matches!(f.kind, kiln_abi::ModuleKind::JavaScript(_))) {
+            file.source_map = self.position_tables.iter().find(|(name, _)| *name == file.name).map(|(_, table)| table.clone());
         }
-        if let Some(mode) = function_mode {
-            for name in &mode.invoke {
-                header.push_str(&format!("invoke {name}\n"));
-            }
-            header.push_str(&format!("io {}\n", mode.io.name()));
+        kiln_abi::InitInput {
+            entry: self.name.clone(),
+            modules: files,
+            import_map: Vec::new(),
+            function_mode: function_mode.cloned(),
+            limits: kiln_abi::BuildLimits::default(),
         }
-        header.push('\n');
-        let mut input = header.into_bytes();
-        input.extend_from_slice(self.text.as_bytes());
-        for module in modules.iter().filter(|m| m.kind == ModuleKind::JavaScript) {
-            input.extend_from_slice(module.text.as_bytes());
-        }
-        for module in modules.iter().filter(|m| m.kind != ModuleKind::JavaScript) {
-            input.extend_from_slice(module.text.as_bytes());
-        }
-        for (_, table) in &self.position_tables {
-            input.extend_from_slice(table);
-        }
-        input
+        .encode()
     }
 }
 
@@ -207,31 +152,42 @@ mod tests {
     }
 
     #[test]
-    fn init_input_carries_name_kind_and_text() {
+    fn init_input_carries_every_file_javascript_first() {
         let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
-        assert_eq!(s.init_input(&[], None), b"kiln-init 1\nfile a.mjs\nkind module\n\nexport {}");
+        let decode = |bytes: Vec<u8>| kiln_abi::InitInput::decode(&bytes).unwrap();
+        let alone = decode(s.init_input(&[], None));
+        assert_eq!(alone.entry, "a.mjs");
+        assert_eq!(alone.entry_module().map(|m| (m.kind, m.source.as_slice())), Some((kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module), &b"export {}"[..])));
         let lib = ModuleFile { name: "lib/b c.js".into(), text: "export let b".into(), kind: ModuleKind::JavaScript };
-        assert_eq!(s.init_input(std::slice::from_ref(&lib), None), b"kiln-init 1\nfile a.mjs\nkind module\nmodule 12 lib/b c.js\n\nexport {}export let b");
         let data = [
             ModuleFile { name: "d.json".into(), text: "{}".into(), kind: ModuleKind::Json { typed: true, untyped: true } },
-            lib.clone(),
+            lib,
             ModuleFile { name: "a.mjs".into(), text: "xy".into(), kind: ModuleKind::Text },
         ];
+        let input = decode(s.init_input(&data, None));
+        let names: Vec<(&str, kiln_abi::ModuleKind)> = input.modules.iter().map(|m| (m.name.as_str(), m.kind)).collect();
         assert_eq!(
-            s.init_input(&data, None),
-            b"kiln-init 1\nfile a.mjs\nkind module\nmodule 12 lib/b c.js\njson 2 typed,untyped d.json\ntext 2 a.mjs\n\nexport {}export let b{}xy"
+            names,
+            [
+                ("a.mjs", kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module)),
+                ("lib/b c.js", kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module)),
+                ("d.json", kiln_abi::ModuleKind::Json { typed: true, untyped: true }),
+                ("a.mjs", kiln_abi::ModuleKind::Text),
+            ]
         );
         let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
-        assert_eq!(s.init_input(&[], Some(&mode)), b"kiln-init 1\nfile a.mjs\nkind module\ninvoke run\ninvoke default\nio ndjson\n\nexport {}");
+        assert_eq!(decode(s.init_input(&[], Some(&mode))).function_mode, Some(mode));
     }
 
     #[test]
     fn function_mode_rejects_clashing_or_repeated_names() {
         let mode = |names: &[&str]| FunctionMode { invoke: names.iter().map(|s| s.to_string()).collect(), io: IoMode::Json };
-        assert!(mode(&["run", "default"]).validate().is_ok());
-        assert!(mode(&[]).validate().is_err());
-        assert!(mode(&["_start"]).validate().unwrap_err().to_string().contains("already exports"));
-        assert!(mode(&["run", "run"]).validate().unwrap_err().to_string().contains("twice"));
-        assert!(mode(&["a\nb"]).validate().is_err());
+        let validate = |names: &[&str]| validate_function_mode(&mode(names));
+        assert!(validate(&["run", "default"]).is_ok());
+        assert!(validate(&[]).is_err());
+        assert!(validate(&["_start"]).unwrap_err().to_string().contains("already exports"));
+        assert!(validate(&["kiln.init"]).unwrap_err().to_string().contains("already exports"));
+        assert!(validate(&["run", "run"]).unwrap_err().to_string().contains("twice"));
+        assert!(validate(&["a\nb"]).is_err());
     }
 }

@@ -6,8 +6,8 @@
 //! to module state are seen by later invocations *in the same instance* (a
 //! host calling several exports of one instance) and by nothing else.
 
-use crate::init_input::{InitInput, IoMode};
-use crate::{BuildError, Engine, exception_report, finish, settle};
+use crate::{Engine, Entry, Stage, exception_report, finish, internal, settle};
+use kiln_abi::{FunctionMode, IoMode, Report};
 use kiln_js_runtime::{JsRuntime, UnhandledRejections};
 use rquickjs::{Context, Ctx, Function, Module, Object, Persistent, Runtime, TypedArray, Value};
 
@@ -24,45 +24,42 @@ pub(crate) fn prepare(
     context: &Context,
     js: &JsRuntime,
     rejections: &UnhandledRejections,
-    input: &InitInput,
-) -> Result<Functions, BuildError> {
+    input: &Entry,
+    mode: &FunctionMode,
+) -> Result<Functions, Report> {
     let (namespace, promise) = context.with(|ctx| {
         let evaluated = Module::declare(ctx.clone(), input.file.as_str(), input.source.clone())
-            .map_err(|e| caught(&ctx, e, "syntax"))?
+            .map_err(|e| caught(&ctx, e, Stage::Compile))?
             .eval()
-            .map_err(|e| caught(&ctx, e, "exception"))?;
+            .map_err(|e| caught(&ctx, e, Stage::Link))?;
         let (module, promise) = evaluated;
-        let namespace = module.namespace().map_err(|e| caught(&ctx, e, "exception"))?;
-        Ok::<_, BuildError>((Persistent::save(&ctx, namespace), Persistent::save(&ctx, promise.into_value())))
+        let namespace = module.namespace().map_err(|e| caught(&ctx, e, Stage::Link))?;
+        Ok::<_, Report>((Persistent::save(&ctx, namespace), Persistent::save(&ctx, promise.into_value())))
     })?;
-    settle(rt, context, js, rejections, Some(promise)).map_err(|description| BuildError {
-        kind: "uncaught",
-        name: String::new(),
-        message: description.strip_prefix("Uncaught ").unwrap_or(&description).to_string(),
-        stack: String::new(),
-    })?;
+    settle(rt, context, js, rejections, Some(promise))
+        .map_err(|description| Report::Uncaught { message: description.strip_prefix("Uncaught ").unwrap_or(&description).to_string() })?;
 
     context.with(|ctx| {
-        let namespace = namespace.restore(&ctx).map_err(|e| BuildError::internal(e.to_string()))?;
-        let list = input
+        let namespace = namespace.restore(&ctx).map_err(|e| internal(e.to_string()))?;
+        let list = mode
             .invoke
             .iter()
             .map(|name| lookup(&ctx, &namespace, name).map(|f| Persistent::save(&ctx, f)))
             .collect::<Result<_, _>>()?;
-        Ok(Functions { list, io: input.io })
+        Ok(Functions { list, io: mode.io })
     })
 }
 
-fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, kind: &'static str) -> BuildError {
+fn caught(ctx: &Ctx<'_>, error: rquickjs::Error, stage: Stage) -> Report {
     match error {
-        rquickjs::Error::Exception => exception_report(ctx, kind),
-        other => BuildError::internal(other.to_string()),
+        rquickjs::Error::Exception => exception_report(ctx, stage),
+        other => internal(other.to_string()),
     }
 }
 
 /// Finds export `name`, which must be a function.
-fn lookup<'js>(ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> Result<Function<'js>, BuildError> {
-    let value: Value = namespace.get(name).map_err(|e| caught(ctx, e, "exception"))?;
+fn lookup<'js>(ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> Result<Function<'js>, Report> {
+    let value: Value = namespace.get(name).map_err(|e| caught(ctx, e, Stage::Link))?;
     if let Some(f) = value.as_function() {
         return Ok(f.clone());
     }
@@ -74,7 +71,7 @@ fn lookup<'js>(ctx: &Ctx<'js>, namespace: &Object<'js>, name: &str) -> Result<Fu
     } else {
         format!("the export `{name}` is {}, not a function", describe_type(&value))
     };
-    Err(BuildError { kind: "export", name: "Error".into(), message: format!("{problem}; {available}"), stack: String::new() })
+    Err(Report::NotInvocable { export: name.to_string(), message: format!("{problem}; {available}") })
 }
 
 impl Functions {
@@ -170,7 +167,7 @@ fn call(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, i
 /// Turns the function's result into output bytes.
 fn encode_result<'js>(ctx: &Ctx<'js>, io: IoMode, value: Value<'js>) -> rquickjs::Result<Vec<u8>> {
     let wrong_type = |expected: &str| {
-        rquickjs::Exception::throw_type(ctx, &format!("the invoked function returned {}, expected {expected} (--io {})", describe_type(&value), io_name(io)))
+        rquickjs::Exception::throw_type(ctx, &format!("the invoked function returned {}, expected {expected} (--io {})", describe_type(&value), io.name()))
     };
     match io {
         IoMode::Json | IoMode::Ndjson => {
@@ -209,14 +206,5 @@ fn describe_type(value: &Value<'_>) -> &'static str {
         Type::Array => "an array",
         Type::Promise => "a promise",
         _ => "an object",
-    }
-}
-
-fn io_name(io: IoMode) -> &'static str {
-    match io {
-        IoMode::Json => "json",
-        IoMode::Text => "text",
-        IoMode::Bytes => "bytes",
-        IoMode::Ndjson => "ndjson",
     }
 }

@@ -9,9 +9,10 @@
 //!
 //! - `kiln.init` (build time only, removed from the output): creates the
 //!   runtime and context, installs the JavaScript API, reads the init input
-//!   (see `init_input`) from stdin and compiles the program to bytecode,
-//!   keeping it in memory. On failure it writes one `kiln-error {json}` line
-//!   to stderr and exits with status 1.
+//!   ([`kiln_abi::InitInput`]) from stdin and compiles the program to
+//!   bytecode, keeping it in memory. On failure it keeps a
+//!   [`kiln_abi::Report`] in memory, where `kiln.report_ptr` and
+//!   `kiln.report_len` point the snapshotter: stderr is the program's.
 //! - `_start` (every run): evaluates the compiled program, runs Promise jobs
 //!   to completion and flushes stdout. An uncaught exception is reported on
 //!   stderr as `Uncaught Error: message` plus the stack, and the module exits
@@ -23,25 +24,23 @@
 // The exports carry their wasm names only on wasm: built natively (for the
 // unit tests), `_start` would clash with the C runtime's.
 mod function;
-mod init_input;
 mod modules;
 mod scrub;
 mod stack;
 
-use init_input::{InitInput, SourceKind};
+use kiln_abi::{JsError, Location, ModuleKind, Report, SourceKind};
 use kiln_js_runtime::{JsRuntime, StdHost, UnhandledRejections};
 use rquickjs::{Context, Ctx, FromJs, Persistent, Runtime, Value, qjs};
 use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::rc::Rc;
 
-/// How much of the 4 MiB wasm stack (see build.rs) QuickJS may use before it
-/// throws `RangeError: Maximum call stack size exceeded`. The rest is the
-/// margin for native frames below the last check. Wasm frames also use the
-/// host's native stack: `kiln run` and `examples/run-node.mjs` give a module
-/// 16 MiB of it, which this limit must fit in (tested by
-/// `compiler/tests/all/limits.rs` on both hosts).
-const STACK_LIMIT: usize = 512 * 1024;
+/// How much of the shadow stack QuickJS may use (tested against both hosts'
+/// native stacks by `compiler/tests/all/limits.rs`).
+const STACK_LIMIT: usize = kiln_abi::stack::QUICKJS_LIMIT;
+
+/// QuickJS's (and V8's) message when the stack check throws.
+const STACK_EXHAUSTED: &str = "Maximum call stack size exceeded";
 
 /// Exit status when stdout's reader has gone away (`| head -c 10`): success,
 /// as ripgrep counts it. The reader chose to stop reading; a shell's 141
@@ -70,7 +69,6 @@ enum Mode {
 
 /// A compiled but not yet evaluated program: a bytecode function (script) or
 /// a module record. Owns one reference to the value.
-#[derive(Clone, Copy)]
 struct Program {
     value: qjs::JSValue,
 }
@@ -80,10 +78,12 @@ static ALLOCATOR: scrub::ScrubbingAllocator = scrub::ScrubbingAllocator;
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The encoded report of a failed init; empty until one fails.
+    static REPORT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Build-time entry point: compile the program on stdin into memory.
-#[cfg_attr(target_family = "wasm", unsafe(export_name = "kiln.init"))]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(init)))]
 pub extern "C" fn kiln_init() {
     scrub::start();
     let result = init();
@@ -95,16 +95,25 @@ pub extern "C" fn kiln_init() {
             ENGINE.with(|e| *e.borrow_mut() = Some(engine));
             scrub::clear_unused_stack();
         }
-        Err(report) => {
-            eprintln!("kiln-error {}", report.to_json());
-            std::process::exit(1);
-        }
+        Err(report) => REPORT.with(|r| *r.borrow_mut() = report.encode()),
     }
+}
+
+/// Build time: where the report of a failed init is (see [`kiln_abi::Report`]).
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(report_ptr)))]
+pub extern "C" fn report_ptr() -> *const u8 {
+    REPORT.with(|r| r.borrow().as_ptr())
+}
+
+/// Build time: the length of the report, 0 when the init succeeded.
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(report_len)))]
+pub extern "C" fn report_len() -> usize {
+    REPORT.with(|r| r.borrow().len())
 }
 
 /// Run-time entry point: evaluate the pre-compiled program, or in function
 /// mode call the first invoked function.
-#[cfg_attr(target_family = "wasm", unsafe(export_name = "_start"))]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(start)))]
 pub extern "C" fn start() {
     exit_unless_ok(with_engine(|engine| match &engine.mode {
         Mode::Program(program) => run(engine, program),
@@ -114,7 +123,7 @@ pub extern "C" fn start() {
 
 /// Function mode: call the invoked function number `index`. The compiler
 /// gives each invoked function a wasm export of its own that calls this.
-#[cfg_attr(target_family = "wasm", unsafe(export_name = "kiln.invoke"))]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(invoke)))]
 pub extern "C" fn invoke(index: u32) {
     exit_unless_ok(with_engine(|engine| match &engine.mode {
         Mode::Functions(functions) => functions.invoke(engine, index as usize),
@@ -140,7 +149,7 @@ pub extern "C" fn invoke(index: u32) {
 /// # Safety
 ///
 /// Called by QuickJS with a live context.
-#[cfg_attr(target_family = "wasm", unsafe(export_name = "kiln.eval_disabled"))]
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(eval_disabled)))]
 pub unsafe extern "C" fn eval_disabled(
     ctx: *mut qjs::JSContext,
     _this: qjs::JSValue,
@@ -177,52 +186,39 @@ fn exit_unless_ok(status: i32) {
     }
 }
 
-/// A build failure, as reported to the compiler.
-pub(crate) struct BuildError {
-    kind: &'static str,
-    name: String,
-    message: String,
-    stack: String,
+/// A failure of the engine's own (not the program's).
+pub(crate) fn internal(message: impl Into<String>) -> Report {
+    Report::Internal { message: message.into() }
 }
 
-impl BuildError {
-    /// Where the error points, as (line, column) from the first
-    /// `file:line:column` of its stack; (0, 0) when it has none.
-    fn position(&self) -> (u32, u32) {
-        let frame = self.stack.lines().next().unwrap_or("");
-        let mut numbers = frame.trim_end_matches(')').rsplit(':').map(|n| n.parse::<u32>().ok());
-        match (numbers.next().flatten(), numbers.next().flatten()) {
-            (Some(column), Some(line)) => (line, column),
-            _ => (0, 0),
-        }
-    }
-
-    pub(crate) fn internal(message: impl Into<String>) -> Self {
-        BuildError { kind: "internal", name: "Error".into(), message: message.into(), stack: String::new() }
-    }
-
-    fn to_json(&self) -> String {
-        format!(
-            "{{\"kind\":{},\"name\":{},\"message\":{},\"stack\":{}}}",
-            json_string(self.kind),
-            json_string(&self.name),
-            json_string(&self.message),
-            json_string(&self.stack)
-        )
-    }
+/// What the program's entry is made of, taken out of the init input.
+pub(crate) struct Entry {
+    /// Its name.
+    pub(crate) file: String,
+    /// Script, module or detect.
+    pub(crate) kind: SourceKind,
+    /// Its source.
+    pub(crate) source: Vec<u8>,
 }
 
-fn init() -> Result<Engine, BuildError> {
+fn init() -> Result<Engine, Report> {
     let mut input = Vec::new();
     std::io::stdin()
         .read_to_end(&mut input)
-        .map_err(|e| BuildError::internal(format!("reading the init input: {e}")))?;
-    let mut input = InitInput::parse(input).map_err(BuildError::internal)?;
+        .map_err(|e| internal(format!("reading the init input: {e}")))?;
+    let mut input = kiln_abi::InitInput::decode(&input).map_err(|e| internal(e.to_string()))?;
+    // The position tables of transformed modules (see `kiln-positions`).
+    let position_tables: Vec<(String, Vec<u8>)> =
+        input.modules.iter_mut().filter_map(|m| Some((m.name.clone(), m.source_map.take()?))).collect();
+    let at = input.modules.iter().position(|m| m.name == input.entry && matches!(m.kind, ModuleKind::JavaScript(_)));
+    let Some(entry) = at.map(|at| input.modules.remove(at)) else { return Err(internal("the init input has no entry")) };
+    let ModuleKind::JavaScript(kind) = entry.kind else { return Err(internal("the entry is not JavaScript")) };
+    let entry = Entry { file: entry.name, kind, source: entry.source };
 
-    let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| BuildError::internal(format!("creating the runtime: {e}")))?;
+    let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| internal(format!("creating the runtime: {e}")))?;
     let rejections = UnhandledRejections::track(&rt);
-    let ctx = Context::full(&rt).map_err(|e| BuildError::internal(format!("creating the context: {e}")))?;
-    ctx.with(|ctx| stack::install_limit(&ctx, STACK_LIMIT)).map_err(|e| BuildError::internal(format!("limiting the stack: {e}")))?;
+    let ctx = Context::full(&rt).map_err(|e| internal(format!("creating the context: {e}")))?;
+    ctx.with(|ctx| stack::install_limit(&ctx, STACK_LIMIT)).map_err(|e| internal(format!("limiting the stack: {e}")))?;
     // The module runs on one thread: an `Atomics.wait` could never be woken
     // (and the C shim behind it cannot wait, see
     // engine/c/single_thread_atomics.h). As on a browser's main thread, it
@@ -233,30 +229,32 @@ fn init() -> Result<Engine, BuildError> {
     ctx.with(|ctx| unsafe { qjs::JS_SetCanBlock(qjs::JS_GetRuntime(ctx.as_raw().as_ptr()), false) });
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
-        .map_err(|e| BuildError::internal(format!("installing the runtime API: {e}")))?;
+        .map_err(|e| internal(format!("installing the runtime API: {e}")))?;
     // Before anything compiles: a build-time error in a transformed module
     // is reported in its original positions too.
-    if !input.position_tables.is_empty() {
-        let tables = std::mem::take(&mut input.position_tables);
-        ctx.with(|ctx| kiln_js_runtime::install_positions(&ctx, tables))
-            .map_err(|e| BuildError::internal(format!("installing the position tables: {e}")))?;
+    if !position_tables.is_empty() {
+        ctx.with(|ctx| kiln_js_runtime::install_positions(&ctx, position_tables))
+            .map_err(|e| internal(format!("installing the position tables: {e}")))?;
     }
     // SAFETY: the API is installed once per process, just above.
     unsafe { kiln_js_runtime::wipe_sources() };
     // The imported files: served from memory while the program compiles.
-    let catalog = modules::install(&rt, &input.file, std::mem::take(&mut input.modules), std::mem::take(&mut input.data));
-    let mode = if input.invoke.is_empty() {
-        let program = ctx.with(|ctx| compile(&ctx, &input))?;
-        if unsafe { qjs::JS_VALUE_GET_TAG(program.value) } == qjs::JS_TAG_MODULE {
-            ctx.with(|ctx| modules::check_links(&ctx, &input.file, &rejections))?;
+    let catalog = modules::install(&rt, &entry.file, std::mem::take(&mut input.modules), std::mem::take(&mut input.import_map));
+    let mode = match &input.function_mode {
+        None => {
+            let program = ctx.with(|ctx| compile(&ctx, &entry))?;
+            if unsafe { qjs::JS_VALUE_GET_TAG(program.value) } == qjs::JS_TAG_MODULE {
+                ctx.with(|ctx| modules::check_links(&ctx, &entry.file, &rejections))?;
+            }
+            Mode::Program(Cell::new(Some(program)))
         }
-        Mode::Program(Cell::new(Some(program)))
-    } else {
-        js.set_console_to_stderr(true);
-        js.set_build_time(true);
-        let functions = function::prepare(&rt, &ctx, &js, &rejections, &input)?;
-        js.set_build_time(false);
-        Mode::Functions(functions)
+        Some(mode) => {
+            js.set_console_to_stderr(true);
+            js.set_build_time(true);
+            let functions = function::prepare(&rt, &ctx, &js, &rejections, &entry, mode)?;
+            js.set_build_time(false);
+            Mode::Functions(functions)
+        }
     };
     ctx.with(|ctx| modules::preload_data(&ctx, &catalog))?;
     ctx.with(|ctx| modules::compile_rest(&ctx, &catalog))?;
@@ -281,7 +279,7 @@ const GC_HEADROOM: usize = 1024 * 1024;
 
 /// Compiles the source without running it. A module's imports are resolved
 /// here too, so that a missing import is a build error.
-fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
+fn compile(ctx: &Ctx<'_>, input: &Entry) -> Result<Program, Report> {
     match input.kind {
         SourceKind::Script => compile_script(ctx, input),
         SourceKind::Module => compile_module(ctx, input),
@@ -292,19 +290,27 @@ fn compile(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
             // one that got further is the one the author meant.
             // A module that parsed but whose imports fail is a module.
             compile_module(ctx, input).map_err(|module_error| {
-                let parsed = module_error.kind == "module" || module_error.name != "SyntaxError";
-                if parsed || module_error.position() > script_error.position() { module_error } else { script_error }
+                let parsed = !matches!(&module_error, Report::Syntax { name, .. } if name == "SyntaxError");
+                if parsed || position(&module_error) > position(&script_error) { module_error } else { script_error }
             })
         }),
+    }
+}
+
+/// Where a syntax error points, as (line, column); (0, 0) for other reports.
+fn position(report: &Report) -> (u32, u32) {
+    match report {
+        Report::Syntax { location: Some(location), .. } => (location.line, location.column),
+        _ => (0, 0),
     }
 }
 
 /// Compiles a classic script. It keeps its source text: programs inspect
 /// it (`toString()`, telling classes from functions), and unlike the runtime
 /// API's it is the user's to keep small.
-fn compile_script(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
+fn compile_script(ctx: &Ctx<'_>, input: &Entry) -> Result<Program, Report> {
     let compiled = kiln_js_runtime::compile_script(ctx, &input.file, &input.source, false, false)
-        .map_err(|_| exception_report(ctx, "syntax"))?;
+        .map_err(|_| exception_report(ctx, Stage::Compile))?;
     // The Program owns a reference of its own; `compiled` drops its own
     // (and its hold on the context).
     // SAFETY: `compiled` is a live value of this context.
@@ -313,30 +319,58 @@ fn compile_script(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildErro
 }
 
 /// Compiles an ES module and resolves its imports.
-fn compile_module(ctx: &Ctx<'_>, input: &InitInput) -> Result<Program, BuildError> {
+fn compile_module(ctx: &Ctx<'_>, input: &Entry) -> Result<Program, Report> {
     let raw = ctx.as_raw().as_ptr();
     let mut source = input.source.clone();
     let len = source.len();
     source.push(0); // JS_Eval requires a NUL after the source.
     let src = source.as_ptr().cast::<std::ffi::c_char>();
-    let file = std::ffi::CString::new(input.file.as_str()).map_err(|_| BuildError::internal("file name contains NUL"))?;
+    let file = std::ffi::CString::new(input.file.as_str()).map_err(|_| internal("file name contains NUL"))?;
     let flags = (qjs::JS_EVAL_TYPE_MODULE | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
     // SAFETY: `raw` is the live context of `ctx`; the source and file name
     // outlive the call.
     let value = unsafe { qjs::JS_Eval(raw, src, len as _, file.as_ptr(), flags) };
     if unsafe { qjs::JS_IsException(value) } {
-        return Err(exception_report(ctx, "syntax"));
+        return Err(exception_report(ctx, Stage::Compile));
     }
     if unsafe { qjs::JS_ResolveModule(raw, value) } < 0 {
         // SAFETY: we own `value` and give it up here.
         unsafe { qjs::JS_FreeValue(raw, value) };
-        return Err(exception_report(ctx, "module"));
+        return Err(exception_report(ctx, Stage::Link));
     }
     Ok(Program { value })
 }
 
+/// What the engine was doing when an exception was thrown.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Parsing and compiling a file: the exception is a syntax error.
+    Compile,
+    /// Resolving and linking imports, or running the top level (function
+    /// mode).
+    Link,
+}
+
 /// Describes the pending exception of `ctx` for the compiler.
-pub(crate) fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError {
+pub(crate) fn exception_report(ctx: &Ctx<'_>, stage: Stage) -> Report {
+    let error = caught_error(ctx);
+    // Compiling a module resolves its imports too: an import can fail at
+    // any stage.
+    if let Some(failure) = modules::import_failure(&error.message) {
+        return Report::Import { failure, error };
+    }
+    if stage == Stage::Link {
+        return Report::Exception(error);
+    }
+    let location = Location::first_in_stack(&error.stack);
+    if location.is_none() && error.message == STACK_EXHAUSTED {
+        return Report::StackOverflow;
+    }
+    Report::Syntax { name: error.name, message: error.message, location }
+}
+
+/// The pending exception of `ctx`: its name, message and stack.
+fn caught_error(ctx: &Ctx<'_>) -> JsError {
     let error = ctx.catch();
     let get = |key: &str| -> String {
         error
@@ -360,7 +394,7 @@ pub(crate) fn exception_report(ctx: &Ctx<'_>, kind: &'static str) -> BuildError 
             .unwrap_or_else(|| format!("a thrown value of type {}", error.type_name()));
         ("Error".to_string(), text)
     };
-    BuildError { kind, name, message, stack: get("stack") }
+    JsError { name, message, stack: get("stack") }
 }
 
 /// Runs the program once and returns the module's exit status.

@@ -1,7 +1,7 @@
 //! The program's own ES modules: the files it imports, served from memory.
 //!
 //! The compiler collects the graph of relative imports at build time and
-//! passes every file in the init input (see `init_input`). This module
+//! passes every file in the init input ([`kiln_abi::InitInput`]). This module
 //! installs a resolver and loader on the runtime that serve those sources
 //! while the program is compiled and linked during `kiln.init`; then every
 //! file not reached by a static import (only by `import()`) is compiled too,
@@ -14,8 +14,11 @@
 //! `../shared/a.mjs`); the compiler names the files the same way. QuickJS
 //! uses the name as the file name in stack traces.
 //!
-//! Only relative specifiers (`./`, `../`) are supported; anything else
-//! (packages, URLs, absolute paths) is an error naming what is supported.
+//! An import the compiler resolved (the init input's import map) is looked
+//! up. Any other is resolved here, and only if relative (`./`, `../`);
+//! anything else (packages, URLs, absolute paths) is an error naming what is
+//! supported. An import that fails is recorded as it fails, so that the
+//! build report says which one it was ([`import_failure`]).
 //!
 //! # JSON and text modules
 //!
@@ -30,8 +33,8 @@
 //! part of the snapshot; every form the program imports, statically or with
 //! a literal `import()`, is loaded during `kiln.init` (see [`preload_data`]).
 
-use crate::BuildError;
-use crate::init_input::{DataKind, DataModule};
+use crate::{Report, Stage, internal};
+use kiln_abi::{ImportFailure, ImportMapping, ImportProblem, ModuleKind};
 use kiln_js_runtime::UnhandledRejections;
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Ctx, Exception, Module, Result, Runtime, Value, module::Declared, qjs};
@@ -49,11 +52,34 @@ const STOP: &str = "kiln:stop";
 /// in each form the program uses (see [`preload_data`]).
 const PRELOAD: &str = "kiln:preload-data";
 
+/// What a data module's default export is made from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum DataKind {
+    /// The parsed JSON.
+    Json,
+    /// The file's text, as a string.
+    Text,
+}
+
+/// A file imported as JSON or text.
+struct DataModule {
+    kind: DataKind,
+    name: String,
+    /// Imported `with { type: ... }`.
+    typed: bool,
+    /// Imported without attributes (a `.json` file: JSON by its suffix).
+    untyped: bool,
+    source: Vec<u8>,
+}
+
 /// The files of the build, shared by the resolver, the loader and `init`.
 #[derive(Default)]
 pub(crate) struct Catalog {
     /// Every module name the resolver may return (the entry's too).
     known: BTreeSet<String>,
+    /// The imports the compiler resolved: (importer, specifier) → the
+    /// attributes each was written with and its module.
+    import_map: BTreeMap<(String, String), Vec<(Vec<(String, String)>, String)>>,
     /// Sources not compiled yet. Taken out as each is compiled, so that none
     /// stays in the snapshot.
     sources: RefCell<BTreeMap<String, Vec<u8>>>,
@@ -64,26 +90,42 @@ pub(crate) struct Catalog {
 }
 
 /// Installs the resolver and loader on `rt` and returns the catalog they
-/// share. `entry` is the program's own name.
-pub(crate) fn install(rt: &Runtime, entry: &str, modules: Vec<(String, Vec<u8>)>, data: Vec<DataModule>) -> Rc<Catalog> {
-    let mut known: BTreeSet<String> = modules.iter().map(|(name, _)| name.clone()).collect();
-    known.extend(data.iter().map(|d| d.name.clone()));
+/// share. `entry` is the program's own name; `modules` the other files.
+pub(crate) fn install(rt: &Runtime, entry: &str, modules: Vec<kiln_abi::Module>, import_map: Vec<ImportMapping>) -> Rc<Catalog> {
+    let mut known: BTreeSet<String> = modules.iter().map(|m| m.name.clone()).collect();
     known.insert(entry.to_string());
-    let catalog = Rc::new(Catalog { known, sources: RefCell::new(modules.into_iter().collect()), data: RefCell::new(data) });
+    let mut sources = BTreeMap::new();
+    let mut data = Vec::new();
+    for module in modules {
+        let (kind, typed, untyped) = match module.kind {
+            ModuleKind::JavaScript(_) => {
+                sources.insert(module.name, module.source);
+                continue;
+            }
+            ModuleKind::Json { typed, untyped } => (DataKind::Json, typed, untyped),
+            ModuleKind::Text => (DataKind::Text, true, false),
+        };
+        data.push(DataModule { kind, name: module.name, typed, untyped, source: module.source });
+    }
+    let mut map: BTreeMap<(String, String), Vec<(Vec<(String, String)>, String)>> = BTreeMap::new();
+    for mapping in import_map {
+        map.entry((mapping.importer, mapping.specifier)).or_default().push((mapping.attributes, mapping.target));
+    }
+    let catalog = Rc::new(Catalog { known, import_map: map, sources: RefCell::new(sources), data: RefCell::new(data) });
     rt.set_loader(FileResolver(catalog.clone()), FileLoader(catalog.clone()));
     catalog
 }
 
 /// Compiles every file of the graph that no static import reached, so that
 /// `import()` finds it at run time without parsing.
-pub(crate) fn compile_rest(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Result<(), BuildError> {
+pub(crate) fn compile_rest(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Result<(), Report> {
     loop {
         // The loader takes sources out as the imports of this one are
         // compiled; take the first that is left each time round.
         let Some((name, source)) = catalog.sources.borrow_mut().pop_first() else { return Ok(()) };
         Module::declare(ctx.clone(), name.as_str(), source).map_err(|e| match e {
-            rquickjs::Error::Exception => crate::exception_report(ctx, "syntax"),
-            other => BuildError::internal(format!("compiling {name}: {other}")),
+            rquickjs::Error::Exception => crate::exception_report(ctx, Stage::Compile),
+            other => internal(format!("compiling {name}: {other}")),
         })?;
     }
 }
@@ -97,7 +139,7 @@ pub(crate) fn compile_rest(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Res
 /// form (`import "d.json" with { type: "json" };`) and resolves its imports
 /// without evaluating it; forms the program's static imports already loaded
 /// are found, not loaded again. The sources are dropped afterwards.
-pub(crate) fn preload_data(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Result<(), BuildError> {
+pub(crate) fn preload_data(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Result<(), Report> {
     let mut source = String::new();
     for module in catalog.data.borrow().iter() {
         let name = crate::json_string(&module.name);
@@ -119,13 +161,13 @@ pub(crate) fn preload_data(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Res
     let len = source.len();
     let mut bytes = source.into_bytes();
     bytes.push(0);
-    let name = std::ffi::CString::new(PRELOAD).map_err(|_| BuildError::internal("bad preload name"))?;
+    let name = std::ffi::CString::new(PRELOAD).map_err(|_| internal("bad preload name"))?;
     let flags = (qjs::JS_EVAL_TYPE_MODULE | qjs::JS_EVAL_FLAG_COMPILE_ONLY) as i32;
     // SAFETY: `raw` is the live context of `ctx`; the source is followed by
     // a NUL and outlives the call.
     let value = unsafe { qjs::JS_Eval(raw, bytes.as_ptr().cast(), len as _, name.as_ptr(), flags) };
     if unsafe { qjs::JS_IsException(value) } {
-        return Err(crate::exception_report(ctx, "module"));
+        return Err(crate::exception_report(ctx, Stage::Link));
     }
     // SAFETY: `value` is the compiled module, owned here.
     let resolved = unsafe { qjs::JS_ResolveModule(raw, value) };
@@ -133,7 +175,7 @@ pub(crate) fn preload_data(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Res
     // never evaluated, is not needed again.
     unsafe { qjs::JS_FreeValue(raw, value) };
     if resolved < 0 {
-        return Err(crate::exception_report(ctx, "module"));
+        return Err(crate::exception_report(ctx, Stage::Link));
     }
     catalog.data.borrow_mut().clear();
     Ok(())
@@ -151,9 +193,9 @@ pub(crate) fn preload_data(ctx: &Ctx<'_>, catalog: &Catalog) -> std::result::Res
 /// (evaluation stops at the first failing dependency), and `_start`
 /// evaluates them as usual. The rejected promise of the synthetic module is
 /// dropped from `rejections`.
-pub(crate) fn check_links(ctx: &Ctx<'_>, entry: &str, rejections: &UnhandledRejections) -> std::result::Result<(), BuildError> {
+pub(crate) fn check_links(ctx: &Ctx<'_>, entry: &str, rejections: &UnhandledRejections) -> std::result::Result<(), Report> {
     let source = format!("import {}; import {};", crate::json_string(STOP), crate::json_string(entry));
-    let name = std::ffi::CString::new(LINK_CHECK).map_err(|_| BuildError::internal("bad link-check name"))?;
+    let name = std::ffi::CString::new(LINK_CHECK).map_err(|_| internal("bad link-check name"))?;
     let mut bytes = source.into_bytes();
     let len = bytes.len();
     bytes.push(0);
@@ -162,9 +204,9 @@ pub(crate) fn check_links(ctx: &Ctx<'_>, entry: &str, rejections: &UnhandledReje
     // a NUL and outlives the call.
     let value = unsafe { qjs::JS_Eval(raw, bytes.as_ptr().cast(), len as _, name.as_ptr(), qjs::JS_EVAL_TYPE_MODULE as i32) };
     if unsafe { qjs::JS_IsException(value) } {
-        let report = crate::exception_report(ctx, "link");
-        if report.message != STOP {
-            return Err(report);
+        match crate::exception_report(ctx, Stage::Link) {
+            Report::Exception(error) if error.message == STOP => {}
+            report => return Err(report),
         }
     } else {
         // SAFETY: we own `value` (the evaluation's promise).
@@ -187,29 +229,98 @@ pub(crate) fn resolve_relative(base: &str, specifier: &str) -> Option<String> {
     Some(kiln_module_path::join(base, specifier))
 }
 
+thread_local! {
+    /// The import that failed last, and the message it was thrown with.
+    static FAILED_IMPORT: RefCell<Option<(String, ImportFailure)>> = const { RefCell::new(None) };
+}
+
+/// Throws `exception` for an import that failed, and records `failure`
+/// for [`import_failure`].
+fn fail_import<'js, T>(ctx: &Ctx<'js>, failure: ImportFailure, message: String, throw: fn(&Ctx<'js>, &str) -> rquickjs::Error) -> Result<T> {
+    let error = throw(ctx, &message);
+    FAILED_IMPORT.with(|f| *f.borrow_mut() = Some((message, failure)));
+    Err(error)
+}
+
+/// Which import an exception with `message` is about: the import the
+/// resolver or loader failed with that message, or one QuickJS found not
+/// to link. `None`: the exception is not about an import.
+///
+/// QuickJS-NG links modules in C and says which export failed only in its
+/// message (`Could not find export 'x' in module 'lib.js'`); this is the one
+/// place that reads its wording, next to the QuickJS it is built with.
+pub(crate) fn import_failure(message: &str) -> Option<ImportFailure> {
+    if let Some((_, failure)) = FAILED_IMPORT.with(|f| f.borrow_mut().take_if(|(thrown, _)| thrown == message)) {
+        return Some(failure);
+    }
+    let quoted: Vec<&str> = message.split('\'').skip(1).step_by(2).collect();
+    let [name, module, ..] = quoted[..] else { return None };
+    let name = name.to_string();
+    let problem = if message.starts_with("Could not find export") {
+        ImportProblem::NotExported { name }
+    } else if message.starts_with("circular reference when looking for export") {
+        ImportProblem::Circular { name }
+    } else if message.starts_with("export '") && message.ends_with("is ambiguous") {
+        ImportProblem::Ambiguous { name }
+    } else {
+        return None;
+    };
+    Some(ImportFailure { importer: None, specifier: None, module: Some(module.to_string()), problem })
+}
+
+/// The value of each import attribute, sorted by key.
+fn attribute_pairs(attributes: Option<&ImportAttributes<'_>>) -> Vec<(String, String)> {
+    let Some(attributes) = attributes else { return Vec::new() };
+    let mut pairs = Vec::new();
+    for key in attributes.keys().flatten() {
+        if let Ok(Some(value)) = attributes.get(&key) {
+            pairs.push((key, value));
+        }
+    }
+    pairs.sort();
+    pairs
+}
+
 struct FileResolver(Rc<Catalog>);
 
 impl Resolver for FileResolver {
-    fn resolve<'js>(&mut self, ctx: &Ctx<'js>, base: &str, name: &str, _attributes: Option<ImportAttributes<'js>>) -> Result<String> {
+    fn resolve<'js>(&mut self, ctx: &Ctx<'js>, base: &str, name: &str, attributes: Option<ImportAttributes<'js>>) -> Result<String> {
         if base == LINK_CHECK || base == PRELOAD {
             return Ok(name.to_string());
         }
+        if let Some(mapped) = self.0.import_map.get(&(base.to_string(), name.to_string())) {
+            let pairs = attribute_pairs(attributes.as_ref());
+            if let Some((_, target)) = mapped.iter().find(|(written, _)| *written == pairs) {
+                return Ok(target.clone());
+            }
+        }
+        let failure = |module: Option<String>, problem| ImportFailure { importer: Some(base.to_string()), specifier: Some(name.to_string()), module, problem };
         match resolve_relative(base, name) {
             Some(resolved) if self.0.known.contains(&resolved) => Ok(resolved),
-            Some(resolved) => Err(Exception::throw_reference(
+            Some(resolved) => fail_import(
                 ctx,
-                &format!(
+                failure(None, ImportProblem::NotFound),
+                format!(
                     "could not load module '{name}' imported from '{base}': {resolved} is not part of the build (Kiln bundles the files reached through string-literal imports at build time)"
                 ),
-            )),
-            None => Err(Exception::throw_reference(
+                Exception::throw_reference,
+            ),
+            None => fail_import(
                 ctx,
-                &format!(
+                failure(None, ImportProblem::Unsupported),
+                format!(
                     "unsupported import specifier '{name}' in '{base}': Kiln supports only relative paths to files ('./lib.js', '../util/a.mjs'); packages, URLs and absolute paths are not supported"
                 ),
-            )),
+                Exception::throw_reference,
+            ),
         }
     }
+}
+
+/// The failure of a module that was resolved but is not in the build.
+fn not_compiled<T>(ctx: &Ctx<'_>, name: &str) -> Result<T> {
+    let failure = ImportFailure { importer: None, specifier: None, module: Some(name.to_string()), problem: ImportProblem::NotCompiled };
+    fail_import(ctx, failure, format!("could not load module '{name}': it was not compiled into this module"), Exception::throw_reference)
 }
 
 struct FileLoader(Rc<Catalog>);
@@ -219,7 +330,7 @@ impl Loader for FileLoader {
         if name == STOP {
             return Module::declare(ctx.clone(), STOP, format!("throw {};", crate::json_string(STOP)));
         }
-        let kind = match requested_type(ctx, attributes)? {
+        let kind = match requested_type(ctx, name, attributes)? {
             Some(kind) => Some(kind),
             // As QuickJS's `qjs` does: the suffix makes a `.json` file JSON.
             None if name.ends_with(".json") => Some(DataKind::Json),
@@ -228,9 +339,7 @@ impl Loader for FileLoader {
         if let Some(kind) = kind {
             let value = {
                 let data = self.0.data.borrow();
-                let Some(module) = data.iter().find(|m| m.kind == kind && m.name == name) else {
-                    return Err(Exception::throw_reference(ctx, &format!("could not load module '{name}': it was not compiled into this module")));
-                };
+                let Some(module) = data.iter().find(|m| m.kind == kind && m.name == name) else { return not_compiled(ctx, name) };
                 match kind {
                     DataKind::Json => parse_json(ctx, name, &module.source)?,
                     DataKind::Text => {
@@ -244,29 +353,30 @@ impl Loader for FileLoader {
         let source = self.0.sources.borrow_mut().remove(name);
         match source {
             Some(source) => Module::declare(ctx.clone(), name, source),
-            None => Err(Exception::throw_reference(ctx, &format!("could not load module '{name}': it was not compiled into this module"))),
+            None => not_compiled(ctx, name),
         }
     }
 }
 
 /// The `type` of an import's attributes; other keys are refused (the
 /// specification requires hosts to reject attributes they do not know).
-fn requested_type<'js>(ctx: &Ctx<'js>, attributes: Option<ImportAttributes<'js>>) -> Result<Option<DataKind>> {
+fn requested_type<'js>(ctx: &Ctx<'js>, name: &str, attributes: Option<ImportAttributes<'js>>) -> Result<Option<DataKind>> {
     let Some(attributes) = attributes else { return Ok(None) };
+    let bad = |message: String| {
+        let failure = ImportFailure { importer: None, specifier: None, module: Some(name.to_string()), problem: ImportProblem::BadAttributes };
+        fail_import(ctx, failure, message, Exception::throw_type)
+    };
     for key in attributes.keys() {
         let key: String = key?;
         if key != "type" {
-            return Err(Exception::throw_type(ctx, &format!("import attribute '{key}' is not supported (only 'type' is)")));
+            return bad(format!("import attribute '{key}' is not supported (only 'type' is)"));
         }
     }
     match attributes.get_type()?.as_deref() {
         None => Ok(None),
         Some("json") => Ok(Some(DataKind::Json)),
         Some("text") => Ok(Some(DataKind::Text)),
-        Some(other) => Err(Exception::throw_type(
-            ctx,
-            &format!("unsupported module type '{other}': Kiln supports with {{ type: \"json\" }} and with {{ type: \"text\" }}"),
-        )),
+        Some(other) => bad(format!("unsupported module type '{other}': Kiln supports with {{ type: \"json\" }} and with {{ type: \"text\" }}")),
     }
 }
 
@@ -340,7 +450,19 @@ unsafe extern "C" fn export_data(ctx: *mut qjs::JSContext, m: *mut qjs::JSModule
 
 #[cfg(test)]
 mod tests {
-    use super::resolve_relative;
+    use super::{ImportProblem, import_failure, resolve_relative};
+
+    #[test]
+    fn reads_quickjs_link_errors() {
+        let failure = import_failure("Could not find export 'missing' in module 'a.js'").unwrap();
+        assert_eq!((failure.module.as_deref(), failure.problem), (Some("a.js"), ImportProblem::NotExported { name: "missing".into() }));
+        let failure = import_failure("circular reference when looking for export 'x' in module 'r1.js'").unwrap();
+        assert_eq!(failure.problem, ImportProblem::Circular { name: "x".into() });
+        let failure = import_failure("export 'x' in module 'm.js' is ambiguous").unwrap();
+        assert_eq!(failure.problem, ImportProblem::Ambiguous { name: "x".into() });
+        assert_eq!(import_failure("x is not defined"), None);
+        assert_eq!(import_failure("'a' and 'b'"), None);
+    }
 
     #[test]
     fn folds_dots_relative_to_the_importer() {

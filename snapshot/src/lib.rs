@@ -7,7 +7,9 @@
 //! initialization sees is fully under control:
 //!
 //! - stdin is an in-memory pipe holding the init input and nothing else;
-//! - stdout and stderr are captured (stderr carries the engine's diagnostics);
+//! - stdout and stderr are captured (stderr is the program's: function mode's
+//!   top level may write to it; the engine's report of a failed init is read
+//!   from its memory instead, see [`kiln_abi::Report`]);
 //! - no preopened directories, no environment variables, no arguments;
 //! - fixed clocks and a fixed-seed random generator, so the same input always
 //!   yields byte-identical output.
@@ -17,7 +19,19 @@
 //! ```no_run
 //! # fn engine_wasm() -> Vec<u8> { Vec::new() }
 //! let snapshotter = kiln_snapshot::Snapshotter::new().unwrap();
-//! let wasm = snapshotter.preinitialize(&engine_wasm(), b"kiln-init 1\nfile a.js\nkind auto\n\nconsole.log(1)");
+//! let input = kiln_abi::InitInput {
+//!     entry: "a.js".into(),
+//!     modules: vec![kiln_abi::Module {
+//!         name: "a.js".into(),
+//!         kind: kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Auto),
+//!         source: b"console.log(1)".to_vec(),
+//!         source_map: None,
+//!     }],
+//!     import_map: vec![],
+//!     function_mode: None,
+//!     limits: kiln_abi::BuildLimits::default(),
+//! };
+//! let wasm = snapshotter.preinitialize(&engine_wasm(), &input.encode());
 //! ```
 
 #![deny(missing_docs)]
@@ -34,14 +48,14 @@ use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wizer::{InstanceState, SnapshotVal, Wizer};
 
 /// The engine's build-time entry point.
-pub const INIT_EXPORT: &str = "kiln.init";
+pub const INIT_EXPORT: &str = kiln_abi::exports::INIT;
 
 /// The most native stack the engine's compiled code may use while it
 /// initializes. With wasmtime's default (512 KiB) the parser ran out of
 /// native stack at ~30,000 nested brackets, long before its 4 MiB shadow
 /// stack in linear memory was used up; with this much, the shadow stack is
 /// what bounds the nesting depth a program may have.
-const INIT_WASM_STACK: usize = 64 << 20;
+const INIT_WASM_STACK: usize = kiln_abi::stack::INIT_WASM_STACK;
 /// The host thread that runs the init: room for [`INIT_WASM_STACK`] plus
 /// wasmtime's and WASI's own frames. Only the pages touched are committed.
 const INIT_HOST_STACK: usize = INIT_WASM_STACK + (8 << 20);
@@ -50,8 +64,15 @@ const INIT_HOST_STACK: usize = INIT_WASM_STACK + (8 << 20);
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SnapshotError {
-    /// The init function exited with a non-zero status. `stderr` holds what
-    /// it wrote, including the engine's `kiln-error` report.
+    /// The engine could not build the program and said why.
+    #[error("the engine's initialization failed: {report:?}")]
+    InitFailed {
+        /// The engine's report.
+        report: kiln_abi::Report,
+        /// Everything the init function wrote to stderr.
+        stderr: Vec<u8>,
+    },
+    /// The init function exited (`proc_exit`) instead of returning.
     #[error("the engine's initialization exited with status {status}")]
     InitExited {
         /// The exit status passed to `proc_exit`.
@@ -262,13 +283,36 @@ impl Snapshotter {
         })?;
         let stderr = stderr.contents().to_vec();
         match called {
-            Ok(()) => Ok((store, instance, stderr)),
+            Ok(()) => match read_report(&mut store, &instance)? {
+                None => Ok((store, instance, stderr)),
+                Some(report) => Err(SnapshotError::InitFailed { report, stderr }),
+            },
             Err(error) if matches!(error.downcast_ref::<wasmtime::Trap>(), Some(wasmtime::Trap::Interrupt)) => {
                 Err(SnapshotError::InitTimedOut { limit, stderr })
             }
             Err(error) => Err(init_failure(&error, stderr)),
         }
     }
+}
+
+/// The report a failed init left in the engine's memory (see
+/// [`kiln_abi::Report`]); `None` when the init succeeded.
+fn read_report(store: &mut Store<WasiP1Ctx>, instance: &Instance) -> Result<Option<kiln_abi::Report>, SnapshotError> {
+    use kiln_abi::exports::{MEMORY, REPORT_LEN, REPORT_PTR};
+    let get = |store: &mut Store<WasiP1Ctx>, name: &str| -> Result<usize, SnapshotError> {
+        let func = instance.get_typed_func::<(), u32>(&mut *store, name).map_err(wasm_error("finding the engine's report"))?;
+        let value = func.call(&mut *store, ()).map_err(wasm_error("reading the engine's report"))?;
+        Ok(value as usize)
+    };
+    let len = get(store, REPORT_LEN)?;
+    if len == 0 {
+        return Ok(None);
+    }
+    let ptr = get(store, REPORT_PTR)?;
+    let memory = instance.get_memory(&mut *store, MEMORY).ok_or_else(|| SnapshotError::Wasm("the engine exports no memory".into()))?;
+    let bytes = ptr.checked_add(len).and_then(|end| memory.data(&*store).get(ptr..end));
+    let bytes = bytes.ok_or_else(|| SnapshotError::Wasm("the engine's report lies outside its memory".into()))?;
+    kiln_abi::Report::decode(bytes).map(Some).map_err(|e| SnapshotError::Wasm(format!("the engine's report: {e}")))
 }
 
 /// Classifies a failed call of the init function.
