@@ -129,3 +129,21 @@ fn tables_cost_no_fuel_when_no_stack_is_read() {
     assert!(mapped <= plain + plain / 200, "a run that reads no stack cost {mapped} fuel with position tables, {plain} without");
 }
 
+
+#[test]
+fn a_syntax_error_quickjs_finds_in_transformed_code_names_the_original_position() {
+    // Code the front end accepted but QuickJS does not: the error must point
+    // into cart.ts, not at the generated cart.js.
+    let bad = |text: &str| text.replace("sum += line.price * line.quantity;", "sum += line.price * * line.quantity;");
+    let (cart_js, cart_ts) = (bad(CART_JS), bad(CART_TS));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.js"), MAIN_JS).unwrap();
+    std::fs::write(dir.path().join("cart.js"), &cart_js).unwrap();
+    let mut source = Source::from_path(&dir.path().join("main.js")).unwrap();
+    let cart = source_map(&cart_js, &cart_ts, &CART_LINES, "src/cart.ts");
+    source.position_tables = vec![("cart.js".into(), kiln_positions::encode(&cart, &cart_js, "src/cart.ts"))];
+    let error = Compiler::new().unwrap().compile(&source).map(drop).unwrap_err();
+    let kiln::Error::JsSyntax { location: Some(location), .. } = &error else { panic!("{error:?}") };
+    // Line 5 of cart.js, column 25 (the second `*`), came from line 7 of cart.ts.
+    assert_eq!((location.file.as_str(), location.line, location.column), ("src/cart.ts", 7, 25), "{error}");
+}
