@@ -44,6 +44,16 @@ declare const Javy: {
   };
 };
 
+/**
+ * The API `@shopify/shopify_function` v2 calls. Inside a function-mode
+ * invocation: the invocation's input, and its result. In a script: all of
+ * stdin as JSON, and the value's JSON text written to stdout (no newline).
+ */
+declare const ShopifyFunction: {
+  readInput(): unknown;
+  writeOutput(value: unknown): void;
+};
+
 /** Whole-stream I/O. stdin can be read once, by one of the three methods. */
 declare const Kiln: {
   readonly stdin: {

@@ -1,7 +1,7 @@
 //! Kiln's benchmark suite.
 //!
 //! ```text
-//! cargo run -p kiln-bench --release [-- --quick] [--json PATH]
+//! cargo run -p kiln-bench --release [-- --quick] [--json PATH] [--javy-only]
 //! ```
 //!
 //! For each program in `bench/programs` (and the discount example) it
@@ -13,6 +13,8 @@
 //! interpreter can reach. It prints a table and writes it as JSON.
 //!
 //! Timings are medians and ratios for reading, never assertions.
+
+mod javy;
 
 use anyhow::{Context, Result, bail};
 use kiln::{Compiler, FunctionMode, IoMode, ModuleCache, Profile, Source, SourceKind};
@@ -59,12 +61,16 @@ fn main() -> Result<()> {
         .unwrap_or_else(|| workspace().join("target/bench/latest.json"));
     let repeats = if quick { 3 } else { 7 };
 
+    let javy_only = args.iter().any(|a| a == "--javy-only");
     let mut rows = Vec::new();
-    for case in cases(quick) {
-        eprintln!("[kiln-bench] {}", case.name);
-        rows.push(measure(&case, repeats).with_context(|| format!("benchmark {}", case.name))?);
+    if !javy_only {
+        for case in cases(quick) {
+            eprintln!("[kiln-bench] {}", case.name);
+            rows.push(measure(&case, repeats).with_context(|| format!("benchmark {}", case.name))?);
+        }
+        print_table(&rows);
     }
-    print_table(&rows);
+    javy::side_by_side(&workspace(), if quick { 3 } else { 9 })?;
     if let Some(dir) = json_path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
@@ -166,43 +172,61 @@ fn measure(case: &Case, repeats: usize) -> Result<Row> {
 /// Instantiates and runs `_start` `repeats` times on a module compiled once;
 /// returns the median wall time, and the fuel and linear memory size of the
 /// last run.
-fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<(Duration, u64, u64)> {
-    let mut config = Config::new();
-    config.consume_fuel(metered);
-    let engine = Engine::new(&config)?;
-    let module = Module::new(&engine, wasm)?;
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx)?;
-    let pre = linker.instantiate_pre(&module)?;
+pub(crate) fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize) -> Result<(Duration, u64, u64)> {
+    let prepared = Prepared::new(wasm, metered)?;
     let mut times = Vec::new();
-    let mut fuel = 0;
-    let mut memory_bytes = 0;
+    let (mut fuel, mut memory_bytes) = (0, 0);
     for _ in 0..repeats {
+        let (time, f, m) = prepared.run(input)?;
+        times.push(time);
+        (fuel, memory_bytes) = (f, m);
+    }
+    Ok((median(times), fuel, memory_bytes))
+}
+
+/// A module compiled once, ready to instantiate.
+pub(crate) struct Prepared {
+    engine: Engine,
+    pre: wasmtime::InstancePre<WasiP1Ctx>,
+    metered: bool,
+}
+
+impl Prepared {
+    pub(crate) fn new(wasm: &[u8], metered: bool) -> Result<Self> {
+        let mut config = Config::new();
+        config.consume_fuel(metered);
+        let engine = Engine::new(&config)?;
+        let module = Module::new(&engine, wasm)?;
+        let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx)?;
+        let pre = linker.instantiate_pre(&module)?;
+        Ok(Prepared { engine, pre, metered })
+    }
+
+    /// One instantiate + `_start`: its wall time, fuel (0 unless metered)
+    /// and final linear memory size.
+    pub(crate) fn run(&self, input: &[u8]) -> Result<(Duration, u64, u64)> {
         let stdout = MemoryOutputPipe::new(usize::MAX >> 1);
         let stderr = MemoryOutputPipe::new(1 << 20);
         let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdin(MemoryInputPipe::new(input.to_vec())).stdout(stdout).stderr(stderr.clone()).build_p1();
-        let mut store = Store::new(&engine, wasi);
-        if metered {
+        let mut store = Store::new(&self.engine, wasi);
+        if self.metered {
             store.set_fuel(u64::MAX)?;
         }
         let started = Instant::now();
-        let instance = pre.instantiate(&mut store)?;
+        let instance = self.pre.instantiate(&mut store)?;
         let result = instance.get_typed_func::<(), ()>(&mut store, kiln_abi::exports::START)?.call(&mut store, ());
-        times.push(started.elapsed());
+        let time = started.elapsed();
         if let Err(e) = result {
             match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Some(exit) if exit.0 == 0 => {}
                 _ => bail!("module failed: {e:#}\n{}", String::from_utf8_lossy(&stderr.contents())),
             }
         }
-        if metered {
-            fuel = u64::MAX - store.get_fuel()?;
-        }
-        if let Some(memory) = instance.get_memory(&mut store, "memory") {
-            memory_bytes = memory.data_size(&store) as u64;
-        }
+        let fuel = if self.metered { u64::MAX - store.get_fuel()? } else { 0 };
+        let memory_bytes = instance.get_memory(&mut store, "memory").map_or(0, |m| m.data_size(&store) as u64);
+        Ok((time, fuel, memory_bytes))
     }
-    Ok((median(times), fuel, memory_bytes))
 }
 
 /// Runs the program on native QuickJS with the same runtime API, from
@@ -236,7 +260,7 @@ fn run_native(source: &Source, input: &[u8], repeats: usize) -> Result<Duration>
     Ok(median(times))
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
+pub(crate) fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
 }

@@ -33,6 +33,7 @@
 
 mod diagnostic;
 mod error;
+pub mod limits;
 mod module_graph;
 mod output;
 mod rewrite;
@@ -44,9 +45,9 @@ pub use error::{Error, JsLocation};
 pub use module_graph::{ModuleFile, ModuleKind, collect as collect_module_graph};
 pub use output::write_atomically;
 pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
-pub use runner::{Outcome, RunOptions, RunReport, run_module};
+pub use runner::{CapturedStdio, Outcome, RunOptions, RunReport, run_module};
 pub use kiln_snapshot::ModuleCache;
-pub use source::{FunctionMode, IoMode, STDIN_NAME, Source, SourceKind};
+pub use source::{FunctionMode, IoMode, STDIN_NAME, Source, SourceKind, split_invoke_spec};
 
 use kiln_snapshot::{SnapshotError, Snapshotter};
 use std::time::{Duration, Instant};
@@ -111,6 +112,8 @@ pub struct Compiler {
     rewrite: RewriteOptions,
     finisher: splice::Finisher,
     function_mode: Option<FunctionMode>,
+    /// Function mode: the wasm export of each invoked function.
+    exports: Vec<String>,
     engine: &'static [u8],
 }
 
@@ -126,6 +129,7 @@ impl Compiler {
             rewrite: RewriteOptions::default(),
             finisher: splice::Finisher::default(),
             function_mode: None,
+            exports: Vec::new(),
             engine: ENGINE_WASM,
         })
     }
@@ -137,8 +141,22 @@ impl Compiler {
     ///
     /// [`Error::InvalidInput`] if the export names are unusable.
     pub fn function_mode(&mut self, mode: FunctionMode) -> Result<&mut Self, Error> {
+        let exports = mode.invoke.clone();
+        self.function_mode_exporting(mode, exports)
+    }
+
+    /// Function mode, each invoked function exported under the wasm name at
+    /// the same position in `exports` (`cart-lines-discounts-generate-run`
+    /// for `cartLinesDiscountsGenerateRun`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`] if the names are unusable.
+    pub fn function_mode_exporting(&mut self, mode: FunctionMode, exports: Vec<String>) -> Result<&mut Self, Error> {
         source::validate_function_mode(&mode)?;
+        source::validate_exports(&mode, &exports)?;
         self.function_mode = Some(mode);
+        self.exports = exports;
         Ok(self)
     }
 
@@ -179,8 +197,8 @@ impl Compiler {
     /// fault; [`Error::Snapshot`] or [`Error::Rewrite`] for internal failures.
     pub fn compile(&self, source: &Source) -> Result<Compiled, Error> {
         let mut rewrite = self.rewrite.clone();
-        if let Some(mode) = &self.function_mode {
-            rewrite.invoked = mode.invoke.clone();
+        if self.function_mode.is_some() {
+            rewrite.invoked = self.exports.clone();
         }
         let source = &self.prepared(source);
         let modules = self.module_graph(source)?;

@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 use wasmtime::{Config, Engine, Linker, Module, Store, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 /// Limits and arguments for one run.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +31,26 @@ pub struct RunOptions {
     /// Where to keep the compiled module for next time (default: compile
     /// every run).
     pub cache: Option<crate::ModuleCache>,
+    /// Read all of stdin before the run and collect stdout and stderr in
+    /// memory instead of passing them through: the report then says how
+    /// many bytes went each way ([`RunReport::stdio`]), and the caller
+    /// writes the output out. For measuring a run against a platform's
+    /// limits.
+    pub capture_stdio: bool,
+}
+
+/// The most a captured stdout or stderr may hold; writes past it fail.
+const CAPTURE_LIMIT: usize = 256 << 20;
+
+/// A run's stdio, when captured ([`RunOptions::capture_stdio`]).
+#[derive(Debug, Clone, Default)]
+pub struct CapturedStdio {
+    /// How many bytes stdin held (all of them were offered to the module).
+    pub input_bytes: u64,
+    /// What the module wrote to stdout.
+    pub stdout: Vec<u8>,
+    /// What the module wrote to stderr.
+    pub stderr: Vec<u8>,
 }
 
 /// The store's data: WASI plus the resource limiter.
@@ -38,18 +59,23 @@ struct RunState {
     limits: MemoryCap,
 }
 
-/// Caps linear memory and remembers whether the cap was hit. A refused
-/// `memory.grow` is not a trap: the module sees it fail, and QuickJS throws
-/// a catchable out-of-memory error.
+/// Caps linear memory, remembers whether the cap was hit and how large
+/// memory grew. A refused `memory.grow` is not a trap: the module sees it
+/// fail, and QuickJS throws a catchable out-of-memory error.
 struct MemoryCap {
     max: Option<usize>,
     refused: bool,
+    /// The largest memory allowed so far (its creation counts).
+    peak: usize,
 }
 
 impl wasmtime::ResourceLimiter for MemoryCap {
     fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
         let allowed = self.max.is_none_or(|max| desired <= max);
         self.refused |= !allowed;
+        if allowed {
+            self.peak = self.peak.max(desired);
+        }
         Ok(allowed)
     }
 
@@ -89,6 +115,11 @@ pub struct RunReport {
     pub compile_time: Duration,
     /// Time from instantiation to exit.
     pub run_time: Duration,
+    /// The largest the module's linear memory grew (wasm memory never
+    /// shrinks: its size at exit).
+    pub peak_memory: u64,
+    /// The run's stdio, if [`RunOptions::capture_stdio`] asked for it.
+    pub stdio: Option<CapturedStdio>,
 }
 
 /// Compiles and runs `wasm` (read from `name`) with the process's stdio.
@@ -170,8 +201,11 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
 
     let mut argv = vec![name.to_string()];
     argv.extend(options.args.iter().cloned());
-    let wasi = WasiCtxBuilder::new().inherit_stdio().args(&argv).build_p1();
-    let limits = MemoryCap { max: options.max_memory, refused: false };
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.inherit_stdio().args(&argv);
+    let captured = if options.capture_stdio { Some(capture_stdio(&mut wasi)?) } else { None };
+    let wasi = wasi.build_p1();
+    let limits = MemoryCap { max: options.max_memory, refused: false, peak: 0 };
     let mut store = Store::new(&engine, RunState { wasi, limits });
     store.limiter(|state| &mut state.limits);
     let budget = options.fuel.unwrap_or(u64::MAX);
@@ -193,6 +227,8 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     let fuel_consumed = budget - store.get_fuel().unwrap_or(0);
 
     let memory_refused = store.data().limits.refused;
+    let peak_memory = store.data().limits.peak as u64;
+    let stdio = captured.map(|(input_bytes, stdout, stderr)| CapturedStdio { input_bytes, stdout: stdout.contents().to_vec(), stderr: stderr.contents().to_vec() });
     let outcome = match result {
         Ok(()) => Outcome::Exited(0),
         Err(error) => {
@@ -215,7 +251,19 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
         Outcome::Trapped(_) if memory_refused => Outcome::OutOfMemory { status: None },
         other => other,
     };
-    Ok(RunReport { outcome, fuel_consumed, compile_time, run_time })
+    Ok(RunReport { outcome, fuel_consumed, compile_time, run_time, peak_memory, stdio })
+}
+
+/// Gives the module all of the process's stdin, read now, and memory pipes
+/// for stdout and stderr; returns stdin's length and the two pipes.
+fn capture_stdio(wasi: &mut WasiCtxBuilder) -> Result<(u64, MemoryOutputPipe, MemoryOutputPipe), Error> {
+    use std::io::Read;
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input).map_err(|e| Error::Run(format!("reading stdin: {e}")))?;
+    let (stdout, stderr) = (MemoryOutputPipe::new(CAPTURE_LIMIT), MemoryOutputPipe::new(CAPTURE_LIMIT));
+    let input_bytes = input.len() as u64;
+    wasi.stdin(MemoryInputPipe::new(input)).stdout(stdout.clone()).stderr(stderr.clone());
+    Ok((input_bytes, stdout, stderr))
 }
 
 /// A thread that interrupts the engine's running modules when the time limit

@@ -44,6 +44,43 @@ pub(crate) fn validate_function_mode(mode: &FunctionMode) -> Result<(), Error> {
     Ok(())
 }
 
+/// Splits an `--invoke` argument: `NAME` (the wasm export NAME calls the JS
+/// export NAME) or `NAME=EXPORT` (the wasm export EXPORT calls the JS export
+/// NAME: `cartLinesDiscountsGenerateRun=cart-lines-discounts-generate-run`,
+/// for a platform that expects export names no JS identifier can have).
+/// Returns (JS name, wasm export name).
+pub fn split_invoke_spec(spec: &str) -> (String, String) {
+    match spec.split_once('=') {
+        Some((name, export)) => (name.to_string(), export.to_string()),
+        None => (spec.to_string(), spec.to_string()),
+    }
+}
+
+/// Checks the wasm export names of function mode's invoked functions: one
+/// per invoked function, each usable next to `memory` and `_start`, none
+/// twice.
+///
+/// # Errors
+///
+/// [`Error::InvalidInput`] naming the offending export.
+pub(crate) fn validate_exports(mode: &FunctionMode, exports: &[String]) -> Result<(), Error> {
+    if exports.len() != mode.invoke.len() {
+        return Err(Error::InvalidInput(format!("{} invoked functions but {} wasm export names", mode.invoke.len(), exports.len())));
+    }
+    for (i, (name, export)) in mode.invoke.iter().zip(exports).enumerate() {
+        if export.is_empty() || export.contains(['\n', '\r', '\0']) {
+            return Err(Error::InvalidInput(format!("{export:?} is not a usable wasm export name (for `{name}`)")));
+        }
+        if kiln_abi::exports::KEPT.contains(&export.as_str()) || export.starts_with(kiln_abi::exports::PRIVATE_PREFIX) {
+            return Err(Error::InvalidInput(format!("cannot export `{name}` as `{export}`: the module already exports that name")));
+        }
+        if exports[..i].contains(export) {
+            return Err(Error::InvalidInput(format!("`{export}` is exported twice")));
+        }
+    }
+    Ok(())
+}
+
 /// A JavaScript program, read and checked.
 #[derive(Debug, Clone)]
 pub struct Source {
@@ -177,6 +214,20 @@ mod tests {
         );
         let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
         assert_eq!(decode(s.init_input(&[], Some(&mode))).function_mode, Some(mode));
+    }
+
+    #[test]
+    fn invoked_functions_may_be_exported_under_other_names() {
+        assert_eq!(split_invoke_spec("run"), ("run".to_string(), "run".to_string()));
+        let (name, export) = split_invoke_spec("cartLinesDiscountsGenerateRun=cart-lines-discounts-generate-run");
+        assert_eq!((name.as_str(), export.as_str()), ("cartLinesDiscountsGenerateRun", "cart-lines-discounts-generate-run"));
+        let mode = FunctionMode { invoke: vec!["a".into(), "b".into()], io: IoMode::Json };
+        let names = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(validate_exports(&mode, &names(&["a-x", "b-y"])).is_ok());
+        assert!(validate_exports(&mode, &names(&["a-x"])).is_err());
+        assert!(validate_exports(&mode, &names(&["a", "_start"])).unwrap_err().to_string().contains("already exports"));
+        assert!(validate_exports(&mode, &names(&["x", "x"])).unwrap_err().to_string().contains("twice"));
+        assert!(validate_exports(&mode, &names(&["", "b"])).is_err());
     }
 
     #[test]

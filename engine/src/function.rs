@@ -127,41 +127,63 @@ impl Functions {
 }
 
 /// Converts the input, calls the function, awaits a returned promise and
-/// converts the result; returns the bytes to write.
+/// converts the result; returns the bytes to write. A value the function gave
+/// `ShopifyFunction.writeOutput` is the result, whatever it returned.
 fn call(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, input: Vec<u8>) -> Result<Vec<u8>, String> {
-    let describe = |ctx: &Ctx<'_>, e: rquickjs::Error| match e {
+    let returned = call_and_settle(engine, function, io, input);
+    // Ended whatever happened: the next invocation starts afresh.
+    let written = engine.ctx.with(|ctx| {
+        let written = engine.js.end_invocation(&ctx).map_err(|e| e.to_string())?;
+        Ok::<_, String>(written.map(|value| Persistent::save(&ctx, value)))
+    });
+    let value = match (returned, written) {
+        (Err(e), _) | (Ok(_), Err(e)) => return Err(e),
+        (Ok(_), Ok(Some(written))) => written,
+        (Ok(returned), Ok(None)) => returned,
+    };
+    engine.ctx.with(|ctx| {
+        let value = value.restore(&ctx).map_err(|e| e.to_string())?;
+        encode_result(&ctx, io, value).map_err(|e| describe(engine, &ctx, e))
+    })
+}
+
+/// What a module reports for a failed call into JavaScript.
+fn describe(engine: &Engine, ctx: &Ctx<'_>, error: rquickjs::Error) -> String {
+    match error {
         rquickjs::Error::Exception => engine.js.describe_uncaught(ctx, ctx.catch()),
         other => format!("Uncaught Error: {other}"),
-    };
+    }
+}
+
+/// Converts the input, calls the function with it (the invocation's input
+/// for `ShopifyFunction` too) and awaits a returned promise.
+fn call_and_settle(engine: &Engine, function: &Persistent<Function<'static>>, io: IoMode, input: Vec<u8>) -> Result<Persistent<Value<'static>>, String> {
+    let describe = |ctx: &Ctx<'_>, e: rquickjs::Error| describe(engine, ctx, e);
     let returned = engine.ctx.with(|ctx| {
         let argument: Value = match io {
-            IoMode::Json | IoMode::Ndjson => ctx.json_parse(input).map_err(|e| match e {
+            IoMode::Json | IoMode::Ndjson => kiln_js_runtime::json::parse(&ctx, input).map_err(|e| match e {
                 rquickjs::Error::Exception => {
                     let description = engine.js.describe_uncaught(&ctx, ctx.catch());
                     if description.starts_with("Uncaught SyntaxError") { format!("{description} (stdin must hold JSON)") } else { description }
                 }
                 other => format!("Uncaught SyntaxError: stdin is not valid JSON: {other}"),
             })?,
-            IoMode::Text => rquickjs::String::from_str(ctx.clone(), &String::from_utf8_lossy(&input)).map_err(|e| describe(&ctx, e))?.into_value(),
+            IoMode::Text => kiln_js_runtime::utf8_string(&ctx, &kiln_js_runtime::utf8_lossy(&input)).map_err(|e| describe(&ctx, e))?.into_value(),
             IoMode::Bytes => TypedArray::<u8>::new(ctx.clone(), input).map_err(|e| describe(&ctx, e))?.into_value(),
         };
+        engine.js.begin_invocation(&ctx, argument.clone());
         let f = function.clone().restore(&ctx).map_err(|e| describe(&ctx, e))?;
         let result: Value = f.call((argument,)).map_err(|e| describe(&ctx, e))?;
         Ok::<_, String>(Persistent::save(&ctx, result))
     })?;
 
     let is_promise = engine.ctx.with(|ctx| returned.clone().restore(&ctx).map(|v| v.is_promise()).unwrap_or(false));
-    let value = if is_promise {
-        settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, Some(returned))?.ok_or("the function's promise has no value")?
+    if is_promise {
+        Ok(settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, Some(returned))?.ok_or("the function's promise has no value")?)
     } else {
         settle(&engine.rt, &engine.ctx, &engine.js, &engine.rejections, None)?;
-        returned
-    };
-
-    engine.ctx.with(|ctx| {
-        let value = value.restore(&ctx).map_err(|e| describe(&ctx, e))?;
-        encode_result(&ctx, io, value).map_err(|e| describe(&ctx, e))
-    })
+        Ok(returned)
+    }
 }
 
 /// Turns the function's result into output bytes.
@@ -171,14 +193,13 @@ fn encode_result<'js>(ctx: &Ctx<'js>, io: IoMode, value: Value<'js>) -> rquickjs
     };
     match io {
         IoMode::Json | IoMode::Ndjson => {
-            let text = ctx.json_stringify(value.clone())?.map(|s| s.to_string()).transpose()?;
-            let mut text = match text {
+            let mut text = match kiln_js_runtime::json::stringify(ctx, &value)? {
                 Some(t) => t,
                 // JSON.stringify gives undefined for undefined and functions.
                 None => return Err(wrong_type("a JSON-serialisable value")),
             };
-            text.push('\n');
-            Ok(text.into_bytes())
+            text.push(b'\n');
+            Ok(text)
         }
         IoMode::Text => match value.as_string() {
             Some(s) => Ok(kiln_js_runtime::utf8_bytes(s)?),

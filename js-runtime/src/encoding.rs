@@ -26,7 +26,7 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>) -> rquickjs::R
                     .ok_or_else(|| Exception::throw_range(&ctx, "decode: range outside the buffer"))?;
                 let text = decode_utf8(bytes, fatal, ignore_bom)
                     .map_err(|()| Exception::throw_type(&ctx, "The encoded data was not valid for encoding utf-8"))?;
-                rquickjs::String::from_str(ctx, &text)
+                crate::utf8::new_string(&ctx, &text)
             },
         ),
     )?;
@@ -44,7 +44,7 @@ pub(crate) fn decode_utf8(bytes: &[u8], fatal: bool, ignore_bom: bool) -> Result
     if fatal {
         std::str::from_utf8(bytes).map(std::borrow::Cow::Borrowed).map_err(|_| ())
     } else {
-        Ok(String::from_utf8_lossy(bytes))
+        Ok(crate::utf8::lossy(bytes))
     }
 }
 

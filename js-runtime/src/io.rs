@@ -269,8 +269,8 @@ pub(crate) fn register<'js>(ctx: &Ctx<'js>, native: &Object<'js>, stdio: &Rc<Std
             let all = io.read_to_end().map_err(|e| io_error(&ctx, &io, "reading stdin", &e))?;
             match shape {
                 0 => Ok(rquickjs::TypedArray::<u8>::new(ctx, all)?.into_value()),
-                1 => Ok(rquickjs::String::from_str(ctx, &crate::encoding::decode_utf8(&all, false, false).unwrap_or_default())?.into_value()),
-                _ => ctx.json_parse(all),
+                1 => Ok(crate::utf8::new_string(&ctx, &crate::encoding::decode_utf8(&all, false, false).unwrap_or_default())?.into_value()),
+                _ => crate::json::parse(&ctx, all),
             }
         }),
     )?;

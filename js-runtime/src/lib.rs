@@ -41,13 +41,15 @@ mod console;
 mod encoding;
 mod event_loop;
 mod host;
+mod invocation;
 mod io;
+pub mod json;
 mod positions;
 mod promise_state;
 mod random;
 mod utf8;
 
-pub use utf8::string_bytes as utf8_bytes;
+pub use utf8::{lossy as utf8_lossy, new_string as utf8_string, string_bytes as utf8_bytes};
 
 pub use bytecode::{compile_script, run_script};
 pub use event_loop::UnhandledRejections;
@@ -62,9 +64,10 @@ use std::rc::Rc;
 /// The parts of the runtime API that are written in JavaScript, in the order
 /// they are installed. Each is a function expression taking the native
 /// object.
-static JS_SOURCES: [(&str, &dyn sources::WipeableText); 4] = [
+static JS_SOURCES: [(&str, &dyn sources::WipeableText); 5] = [
     ("kiln:encoding", js_source!("js/encoding.js")),
     ("kiln:javy", js_source!("js/javy.js")),
+    ("kiln:shopify", js_source!("js/shopify.js")),
     ("kiln:web", js_source!("js/web.js")),
     ("kiln:kiln", js_source!("js/kiln.js")),
 ];
@@ -109,6 +112,9 @@ pub struct JsRuntime {
     /// Whether a timer may be pending (see `js/timers.js`): while clear, the
     /// event loop does not call into JavaScript for timers at all.
     timers_armed: Rc<Cell<bool>>,
+    /// The function-mode invocation under way (`ShopifyFunction`'s input
+    /// and output).
+    invocation: Rc<invocation::Invocation>,
 }
 
 impl JsRuntime {
@@ -123,6 +129,7 @@ impl JsRuntime {
         let random = Rc::new(random::Random::new(io.host()));
         let clock = Rc::new(clock::Clock::new());
 
+        json::install(ctx)?;
         let native = Object::new(ctx.clone())?;
         io::register(ctx, &native, &io)?;
         encoding::register(ctx, &native)?;
@@ -130,6 +137,8 @@ impl JsRuntime {
         random::register_fill(ctx, &native, &random)?;
         clock::register(ctx, &native, &clock)?;
         promise_state::register(ctx, &native)?;
+        let invocation = Rc::new(invocation::Invocation::default());
+        invocation::register(ctx, &native, &invocation)?;
         let console = console::Console::new(io.clone());
         console::register(ctx, &native, &console)?;
         let timers_armed = Rc::new(Cell::new(false));
@@ -152,6 +161,7 @@ impl JsRuntime {
             describe_uncaught: Persistent::save(ctx, describe),
             run_next_timer: Persistent::save(ctx, run_next_timer),
             timers_armed,
+            invocation,
         })
     }
 
@@ -238,6 +248,26 @@ impl JsRuntime {
     /// mode, where stdout carries only the function's result).
     pub fn set_console_to_stderr(&self, yes: bool) {
         self.io.set_console_to_stderr(yes);
+    }
+
+    /// Starts a function-mode invocation: until [`JsRuntime::end_invocation`],
+    /// `ShopifyFunction.readInput()` returns `input` (the value the invoked
+    /// function is also called with) and `ShopifyFunction.writeOutput(v)`
+    /// makes `v` the invocation's result instead of writing it.
+    pub fn begin_invocation<'js>(&self, ctx: &Ctx<'js>, input: Value<'js>) {
+        self.invocation.begin(ctx, input);
+    }
+
+    /// Ends the invocation begun by [`JsRuntime::begin_invocation`] and
+    /// returns the value given to `ShopifyFunction.writeOutput`, if any: the
+    /// invocation's result, whatever the function returned.
+    ///
+    /// # Errors
+    ///
+    /// Fails only if the value cannot be restored into `ctx` (another
+    /// runtime's context).
+    pub fn end_invocation<'js>(&self, ctx: &Ctx<'js>) -> rquickjs::Result<Option<Value<'js>>> {
+        self.invocation.end(ctx)
     }
 
     /// Reads up to `buf.len()` bytes of stdin (0 at end of input).

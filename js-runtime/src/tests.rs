@@ -104,6 +104,36 @@ fn javy_json_reads_stdin_as_json_and_writes_json_to_stdout() {
 }
 
 #[test]
+fn shopify_function_reads_stdin_and_writes_json_in_a_script() {
+    // As @shopify/shopify_function v2's run.ts calls it.
+    let h = Harness::new("{\"cart\": {\"lines\": [1, 2]}}".as_bytes());
+    let (out, _) = h.run(
+        "const input = ShopifyFunction.readInput();
+         ShopifyFunction.writeOutput({ count: input.cart.lines.length });
+         try { ShopifyFunction.writeOutput(undefined) } catch (e) { console.log('', e instanceof TypeError) }",
+    );
+    assert_eq!(out, "{\"count\":2} true\n");
+}
+
+#[test]
+fn shopify_function_sees_the_invocation_input_and_gives_its_result() {
+    let h = Harness::new(b"stdin is not read during an invocation");
+    let written = h.ctx.with(|ctx| {
+        let input: rquickjs::Value = ctx.json_parse("{\"n\": 41}").unwrap();
+        h.js.begin_invocation(&ctx, input);
+        ctx.eval::<(), _>("const i = ShopifyFunction.readInput(); ShopifyFunction.writeOutput({ n: i.n + 1 })").unwrap();
+        let written = h.js.end_invocation(&ctx).unwrap().expect("writeOutput was called");
+        let text = ctx.json_stringify(written).unwrap().unwrap().to_string().unwrap();
+        // Ended: the script form again (stdin is JSON-parsed, so it throws).
+        let after = ctx.eval::<(), _>("ShopifyFunction.readInput()").is_err();
+        let _ = ctx.catch();
+        (text, after, h.js.end_invocation(&ctx).unwrap().is_none())
+    });
+    assert_eq!(written, ("{\"n\":42}".to_string(), true, true));
+    assert_eq!(h.host.stdout(), b"");
+}
+
+#[test]
 fn javy_io_rejects_non_uint8array() {
     let (out, _) = Harness::new(b"").run(
         "try { Javy.IO.writeSync(1, 'text') } catch (e) { console.log(e instanceof TypeError) }

@@ -69,9 +69,11 @@ pub(crate) struct BuildArgs {
 
     /// Function mode: evaluate the module's top level at build time and make
     /// export NAME a wasm export that reads stdin, calls it and writes its
-    /// result (`default` is the default export). Repeatable; `_start` runs
-    /// the first. Only stdout carries results: console output goes to stderr.
-    #[arg(long, value_name = "NAME")]
+    /// result (`default` is the default export). NAME=EXPORT names the wasm
+    /// export EXPORT instead (`--invoke cartLinesDiscountsGenerateRun=cart-lines-discounts-generate-run`).
+    /// Repeatable; `_start` runs the first. Only stdout carries results:
+    /// console output goes to stderr.
+    #[arg(long, value_name = "NAME[=EXPORT]")]
     invoke: Vec<String>,
 
     /// How invoked functions do I/O: json (stdin parsed as JSON, result
@@ -150,7 +152,8 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     compiler.profile(if args.lean { Profile::Lean } else { Profile::Default });
     compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, keep_parser: args.eval, ..RewriteOptions::default() });
     if !args.invoke.is_empty() {
-        compiler.function_mode(FunctionMode { invoke: args.invoke.clone(), io: args.io.into() })?;
+        let (invoke, exports) = args.invoke.iter().map(|spec| kiln::split_invoke_spec(spec)).unzip();
+        compiler.function_mode_exporting(FunctionMode { invoke, io: args.io.into() }, exports)?;
     }
     let compiled = compiler.compile(&source)?;
     if !compiled.build_output.is_empty() && !args.quiet {

@@ -15,6 +15,8 @@ const EXIT_TRAP: u8 = 134;
 /// Exit status when a module fails after --max-memory refused it memory (as
 /// for a process the out-of-memory killer ended).
 const EXIT_OUT_OF_MEMORY: u8 = 137;
+/// Exit status when a module that succeeded used more than --limits allow.
+const EXIT_OVER_LIMITS: u8 = 122;
 
 /// Run a WASI module with stdin, stdout and stderr passed through.
 ///
@@ -28,10 +30,24 @@ Examples:
   kiln run --fuel 10000000 app.wasm          # stop after 10M units of fuel
   kiln run --timeout 2s app.wasm             # stop after 2 seconds
   kiln run --invoke total fn.wasm < in.json  # call a function-mode export
+  kiln run --limits shopify fn.wasm < in.json  # check Shopify's limits
+
+--limits shopify checks Shopify Functions' limits (11,000,000 instructions,
+256 kB module, 10 MB memory, 128 kB input, 20 kB output, 1 kB logs);
+--limits FILE reads a platform's own, one `key = value` a line:
+  name = my platform
+  instructions = 5000000
+  module = 512kB      # sizes: B, kB, MB, GB (x1000) or KiB, MiB, GiB
+  memory = 16MiB
+  input = 64kB
+  output = 20kB
+  logs = 1kB          # bytes written to stderr
+A key left out is not limited. The table goes to stderr after the run.
 
 Exit status: the module's; 124 when --timeout passes; 125 when --fuel runs
 out; 137 when the module fails after reaching --max-memory; 134 when the
-module traps; 2 when the file is not a runnable module.")]
+module traps; 122 when it succeeded but exceeded a --limits limit; 2 when
+the file is not a runnable module.")]
 pub(crate) struct RunArgs {
     /// The module to run.
     #[arg(value_name = "MODULE")]
@@ -65,6 +81,14 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     stats: bool,
 
+    /// Measure the run against a platform's limits (`shopify`, or a limits
+    /// FILE, format below): instructions, module size, peak memory, input,
+    /// output and log bytes, as a table on stderr; exit 122 naming each
+    /// limit exceeded. stdin is read whole first and the output written
+    /// after the run.
+    #[arg(long, value_name = "shopify|FILE")]
+    limits: Option<String>,
+
     /// Arguments passed to the module.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -73,8 +97,21 @@ pub(crate) struct RunArgs {
 pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.module).map_err(|source| kiln::Error::Io { action: "reading", path: args.module.clone(), source })?;
     let name = args.module.display().to_string();
-    let options = RunOptions { fuel: args.fuel, args: args.args.clone(), entry: args.invoke.clone(), max_memory: args.max_memory, timeout: args.timeout, cache: super::module_cache(args.no_cache) };
+    let limits = args.limits.as_deref().map(kiln::limits::Limits::from_arg).transpose()?;
+    let options = RunOptions {
+        fuel: args.fuel,
+        args: args.args.clone(),
+        entry: args.invoke.clone(),
+        max_memory: args.max_memory,
+        timeout: args.timeout,
+        cache: super::module_cache(args.no_cache),
+        capture_stdio: limits.is_some(),
+    };
     let report = kiln::run_module(&name, &wasm, &options).with_context(|| format!("running {name}"))?;
+    let over_limits = match (&limits, &report.stdio) {
+        (Some(limits), Some(stdio)) => report_limits(limits, &report, stdio, wasm.len() as u64)?,
+        _ => false,
+    };
 
     if args.stats {
         eprintln!(
@@ -85,6 +122,7 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
         );
     }
     Ok(match report.outcome {
+        Outcome::Exited(0) if over_limits => ExitCode::from(EXIT_OVER_LIMITS),
         Outcome::Exited(code) => ExitCode::from(u8::try_from(code).unwrap_or(u8::MAX)),
         Outcome::OutOfFuel => {
             eprintln!("error: {name} ran out of fuel (limit {})", args.fuel.unwrap_or(u64::MAX));
@@ -107,6 +145,25 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
             ExitCode::from(EXIT_TRAP)
         }
     })
+}
+
+/// Writes out a captured run's output, then the limits table (stderr);
+/// returns whether a limit was exceeded.
+fn report_limits(limits: &kiln::limits::Limits, report: &kiln::RunReport, stdio: &kiln::CapturedStdio, module_bytes: u64) -> anyhow::Result<bool> {
+    use std::io::Write;
+    std::io::stdout().write_all(&stdio.stdout).and_then(|()| std::io::stdout().flush()).context("writing the module's stdout")?;
+    std::io::stderr().write_all(&stdio.stderr).context("writing the module's stderr")?;
+    let usage = kiln::limits::Usage {
+        instructions: report.fuel_consumed,
+        module: module_bytes,
+        memory: report.peak_memory,
+        input: stdio.input_bytes,
+        output: stdio.stdout.len() as u64,
+        logs: stdio.stderr.len() as u64,
+    };
+    let rows = limits.check(&usage);
+    eprint!("{}", kiln::limits::render(limits, &rows));
+    Ok(rows.iter().any(kiln::limits::Checked::exceeded))
 }
 
 /// Shows a byte count the way --max-memory takes it: `64M`, `512K`, `1000`.

@@ -33,12 +33,22 @@ fn corpus_is_covered() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, ["console-methods.js", "encoding.js", "format.js", "inspect.js", "lone-surrogates.js", "timers.js", "web.js"], "add a #[test] for each new corpus program");
+    assert_eq!(names, ["console-methods.js", "encoding.js", "format.js", "inspect.js", "json.js", "lone-surrogates.js", "timers.js", "web.js"], "add a #[test] for each new corpus program");
 }
 
 #[test]
 fn lone_surrogates() {
     check("lone-surrogates.js");
+}
+
+/// JSON.parse/JSON.stringify (Kiln's native fast paths and QuickJS's own
+/// behind them): numbers, escapes, key order, toJSON, getters, Proxies,
+/// cycles, space, replacers, revivers, rejected texts, deep nesting and
+/// seeded random documents round-tripped. (Error messages are compared with
+/// QuickJS's own in js-runtime's `json::tests`; V8 words them differently.)
+#[test]
+fn json() {
+    check("json.js");
 }
 
 #[test]

@@ -78,7 +78,7 @@ fn every_example_directory_is_covered() {
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
-    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "javy-json", "json-transform", "modules", "shopify-ts", "sieve", "timers", "uncaught-error"], "add a #[test] for each new example");
+    assert_eq!(found, ["async-module", "discount", "discount-function", "hello", "javy-json", "json-transform", "modules", "shopify-dynamic", "shopify-ts", "sieve", "timers", "uncaught-error"], "add a #[test] for each new example");
 }
 
 #[test]
@@ -148,4 +148,11 @@ fn shopify_ts() {
 #[test]
 fn javy_json() {
     check("javy-json");
+}
+
+/// Shopify's generated entry and `@shopify/shopify_function`'s run.ts,
+/// unchanged (`_start` runs the first target; `shopify.rs` calls both).
+#[test]
+fn shopify_dynamic() {
+    check("shopify-dynamic");
 }

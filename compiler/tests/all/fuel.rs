@@ -40,3 +40,42 @@ fn an_identity_function_costs_at_most_40000_fuel() {
     let fuel = fuel_of("id.mjs", "export function run(input) { return input; }\n", &["--invoke", "run"], b"{\"a\":[1,2]}", "{\"a\":[1,2]}\n");
     assert!(fuel <= 40_000, "an identity function cost {fuel} fuel");
 }
+
+/// `JSON.stringify(JSON.parse(text))` as Node computes it.
+fn node_identity(input: &[u8]) -> String {
+    let mut node = std::process::Command::new("node");
+    node.args(["-e", "process.stdout.write(JSON.stringify(JSON.parse(require('fs').readFileSync(0, 'utf8'))))"]);
+    let output = run_with_stdin(&mut node, input);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn cart(size: &str) -> Vec<u8> {
+    std::fs::read(crate::util::workspace().join(format!("bench/inputs/cart-{size}.json"))).unwrap()
+}
+
+/// JSON in, JSON out on the cart documents (non-ASCII text on every line):
+/// function mode (Kiln's native JSON I/O) and a script doing the same with
+/// `Kiln.stdin.text()`, `JSON.parse`, `JSON.stringify` and
+/// `Kiln.stdout.write`. Javy 9 needs 852,739, 6,192,036 and 59,121,072 fuel
+/// for the script (its identity-io), Kiln needed 57 M in function mode
+/// before the native JSON paths.
+const FN_1K: u64 = 400_000;
+const FN_10K: u64 = 2_400_000;
+const FN_100K: u64 = 22_000_000;
+const SCRIPT_1K: u64 = 600_000;
+const SCRIPT_10K: u64 = 4_300_000;
+const SCRIPT_100K: u64 = 40_000_000;
+
+#[test]
+fn json_identity_stays_within_its_fuel_budget() {
+    for (size, function_budget, script_budget) in [("1k", FN_1K, SCRIPT_1K), ("10k", FN_10K, SCRIPT_10K), ("100k", FN_100K, SCRIPT_100K)] {
+        let input = cart(size);
+        let expected = node_identity(&input);
+        let function = fuel_of("id.mjs", "export function run(input) { return input; }\n", &["--invoke", "run"], &input, &format!("{expected}\n"));
+        assert!(function <= function_budget, "function mode, cart-{size}: {function} fuel (budget {function_budget})");
+        let script = fuel_of("id.js", "Kiln.stdout.write(JSON.stringify(JSON.parse(Kiln.stdin.text())));\n", &[], &input, &expected);
+        assert!(script <= script_budget, "script, cart-{size}: {script} fuel (budget {script_budget})");
+        eprintln!("cart-{size}: function mode {function} fuel, script {script}");
+    }
+}

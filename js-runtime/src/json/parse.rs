@@ -1,0 +1,526 @@
+//! JSON text to QuickJS values, directly.
+//!
+//! Accepts exactly the documents QuickJS's own parser accepts and builds the
+//! same values: objects through `JS_DefinePropertyValue` (so `__proto__` is
+//! an own key and a repeated key keeps its first position with its last
+//! value, as `JSON.parse` does), arrays in one `JS_NewArrayFrom`, numbers as
+//! QuickJS's `strtod` reads them (correctly rounded; small integers stored
+//! as integers, which no program can tell apart). Anything else — every
+//! syntax error, a lone surrogate, bytes that are not UTF-8, nesting deeper
+//! than [`MAX_DEPTH`] — is [`Stop::Fallback`]: QuickJS then parses the text
+//! itself and reports the error its own way.
+
+use super::{ByteCache, Stop};
+use rquickjs::qjs;
+
+/// Deeper documents go to QuickJS's parser, which checks the native stack
+/// as it recurses; this one recurses too, and must never overflow it.
+const MAX_DEPTH: u32 = 200;
+
+/// Strings up to this long are cached: a document repeats its short values
+/// ("USD", "ProductVariant") and one immutable JS string can serve them all.
+const CACHED_STRING_MAX: usize = 32;
+const CACHED_STRINGS_MAX: usize = 4096;
+
+/// Objects with up to this many keys get their shapes shared (see
+/// [`Parser::prime`]), within this many property definitions per parse.
+const PRIMED_KEYS_MAX: usize = 24;
+const PRIMING_BUDGET: usize = 8192;
+
+/// Parses all of `src` into a new value.
+///
+/// # Safety
+///
+/// `ctx` is a live context.
+pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::JSValue, Stop> {
+    let mut parser = Parser {
+        ctx,
+        src,
+        pos: 0,
+        depth: 0,
+        atoms: ByteCache::new(),
+        strings: ByteCache::new(),
+        scratch: Vec::new(),
+        elements: Vec::new(),
+        keys: Vec::new(),
+        primed: ByteCache::new(),
+        helpers: Vec::new(),
+        priming_budget: PRIMING_BUDGET,
+    };
+    let value = parser.value()?;
+    parser.skip_whitespace();
+    if parser.pos != src.len() {
+        // SAFETY: `value` is ours.
+        unsafe { qjs::JS_FreeValue(ctx, value) };
+        return Err(Stop::Fallback);
+    }
+    Ok(value)
+}
+
+struct Parser<'a> {
+    ctx: *mut qjs::JSContext,
+    src: &'a [u8],
+    pos: usize,
+    depth: u32,
+    /// Keys seen so far (their UTF-8 text) and their atoms, one reference
+    /// each, released on drop. Documents repeat a few keys many times.
+    atoms: ByteCache<qjs::JSAtom>,
+    /// Short string values seen so far, one reference each.
+    strings: ByteCache<qjs::JSValue>,
+    /// A string's text with its escapes decoded.
+    scratch: Vec<u8>,
+    /// The elements of the arrays being parsed, innermost last.
+    elements: Vec<qjs::JSValue>,
+    /// The keys of the objects being parsed, innermost last.
+    keys: Vec<qjs::JSAtom>,
+    /// Key sequences whose shapes are kept alive by `helpers`.
+    primed: ByteCache<()>,
+    helpers: Vec<qjs::JSValue>,
+    priming_budget: usize,
+}
+
+impl Drop for Parser<'_> {
+    fn drop(&mut self) {
+        // SAFETY: the elements and atoms are references this parser owns.
+        unsafe {
+            for &value in self.elements.iter().chain(&self.helpers) {
+                qjs::JS_FreeValue(self.ctx, value);
+            }
+            for value in self.strings.values() {
+                qjs::JS_FreeValue(self.ctx, value);
+            }
+            for atom in self.atoms.values() {
+                qjs::JS_FreeAtom(self.ctx, atom);
+            }
+        }
+    }
+}
+
+/// A value being built, freed unless handed on.
+struct Building {
+    ctx: *mut qjs::JSContext,
+    value: qjs::JSValue,
+}
+
+impl Building {
+    fn new(ctx: *mut qjs::JSContext, value: qjs::JSValue) -> Result<Self, Stop> {
+        // SAFETY: inspecting the tag only.
+        if unsafe { qjs::JS_IsException(value) } {
+            return Err(Stop::Exception);
+        }
+        Ok(Building { ctx, value })
+    }
+
+    fn finish(self) -> qjs::JSValue {
+        let value = self.value;
+        std::mem::forget(self);
+        value
+    }
+}
+
+impl Drop for Building {
+    fn drop(&mut self) {
+        // SAFETY: the value is ours.
+        unsafe { qjs::JS_FreeValue(self.ctx, self.value) };
+    }
+}
+
+/// The bytes that end a run of plain string characters: a quote, a
+/// backslash, a control character, the start of a non-ASCII sequence.
+static SPECIAL: [bool; 256] = {
+    let mut table = [true; 256];
+    let mut b = 0x20;
+    while b < 0x80 {
+        table[b] = false;
+        b += 1;
+    }
+    table[b'"' as usize] = true;
+    table[b'\\' as usize] = true;
+    table
+};
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    /// JSON's whitespace: space, tab, line feed, carriage return.
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    fn value(&mut self) -> Result<qjs::JSValue, Stop> {
+        self.skip_whitespace();
+        match self.peek().ok_or(Stop::Fallback)? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => {
+                self.pos += 1;
+                self.string()
+            }
+            b'-' | b'0'..=b'9' => self.number(),
+            b't' => self.literal(b"true", qjs::JS_TRUE),
+            b'f' => self.literal(b"false", qjs::JS_FALSE),
+            b'n' => self.literal(b"null", qjs::JS_NULL),
+            _ => Err(Stop::Fallback),
+        }
+    }
+
+    fn literal(&mut self, word: &[u8], value: qjs::JSValue) -> Result<qjs::JSValue, Stop> {
+        // What follows is checked by the caller ("truex" fails there).
+        if !self.src[self.pos..].starts_with(word) {
+            return Err(Stop::Fallback);
+        }
+        self.pos += word.len();
+        Ok(value)
+    }
+
+    fn enter(&mut self) -> Result<(), Stop> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(Stop::Fallback);
+        }
+        self.pos += 1;
+        self.skip_whitespace();
+        Ok(())
+    }
+
+    fn object(&mut self) -> Result<qjs::JSValue, Stop> {
+        self.enter()?;
+        // SAFETY: `ctx` is live.
+        let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+            self.depth -= 1;
+            return Ok(object.finish());
+        }
+        let base = self.keys.len();
+        loop {
+            self.skip_whitespace();
+            if self.peek() != Some(b'"') {
+                return Err(Stop::Fallback);
+            }
+            self.pos += 1;
+            let key = self.key()?;
+            self.keys.push(key);
+            self.skip_whitespace();
+            if self.peek() != Some(b':') {
+                return Err(Stop::Fallback);
+            }
+            self.pos += 1;
+            let value = self.value()?;
+            // SAFETY: `object` is an object of `ctx`; the call takes `value`;
+            // `key` is kept alive by the cache.
+            if unsafe { qjs::JS_DefinePropertyValue(self.ctx, object.value, key, value, qjs::JS_PROP_C_W_E as i32) } < 0 {
+                return Err(Stop::Exception);
+            }
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b'}') => break,
+                _ => return Err(Stop::Fallback),
+            }
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        self.prime(base)?;
+        self.keys.truncate(base);
+        Ok(object.finish())
+    }
+
+    /// Keeps the shapes of an object's key sequence (`keys[base..]`) alive
+    /// for the rest of the parse, so that the next object with the same keys
+    /// finds each of its shapes and shares them.
+    ///
+    /// QuickJS changes an object's shape in place while no one else holds
+    /// it, so the intermediate shapes of the first object ({a}, {a,b}, ...)
+    /// are gone by the time the second one is built: each object of a
+    /// document would otherwise clone and grow its own copy, property by
+    /// property. One helper object per prefix keeps every shape of the
+    /// chain (built once per distinct key sequence, within a budget).
+    fn prime(&mut self, base: usize) -> Result<(), Stop> {
+        let keys = &self.keys[base..];
+        if keys.len() < 2 || keys.len() > PRIMED_KEYS_MAX {
+            return Ok(());
+        }
+        // SAFETY: the atoms' bytes, read as bytes.
+        let text = unsafe { std::slice::from_raw_parts(keys.as_ptr().cast::<u8>(), std::mem::size_of_val(keys)) };
+        let hash = ByteCache::<()>::hash(text);
+        if self.primed.get(text, hash).is_some() {
+            return Ok(());
+        }
+        let cost = keys.len() * (keys.len() - 1) / 2;
+        if cost > self.priming_budget {
+            return Ok(());
+        }
+        self.priming_budget -= cost;
+        self.primed.insert(text, hash, ());
+        for prefix in 1..keys.len() {
+            // SAFETY: `ctx` is live; the helper is kept in `helpers` and
+            // freed on drop; the atoms are alive in the cache.
+            unsafe {
+                let helper = qjs::JS_NewObject(self.ctx);
+                if qjs::JS_IsException(helper) {
+                    return Err(Stop::Exception);
+                }
+                self.helpers.push(helper);
+                for &atom in &self.keys[base..base + prefix] {
+                    if qjs::JS_DefinePropertyValue(self.ctx, helper, atom, qjs::JS_NULL, qjs::JS_PROP_C_W_E as i32) < 0 {
+                        return Err(Stop::Exception);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn array(&mut self) -> Result<qjs::JSValue, Stop> {
+        self.enter()?;
+        let base = self.elements.len();
+        if self.peek() != Some(b']') {
+            loop {
+                let element = self.value()?;
+                self.elements.push(element);
+                self.skip_whitespace();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b']') => break,
+                    _ => return Err(Stop::Fallback),
+                }
+            }
+        }
+        self.pos += 1;
+        self.depth -= 1;
+        let count = self.elements.len() - base;
+        let count_c = i32::try_from(count).map_err(|_| Stop::Fallback)?;
+        // SAFETY: JS_NewArrayFrom takes the `count` elements (even when it
+        // fails); they leave `elements` without being freed.
+        let array = unsafe {
+            let array = qjs::JS_NewArrayFrom(self.ctx, count_c, self.elements.as_ptr().add(base));
+            self.elements.set_len(base);
+            array
+        };
+        Building::new(self.ctx, array).map(Building::finish)
+    }
+
+    fn number(&mut self) -> Result<qjs::JSValue, Stop> {
+        let src = self.src;
+        let start = self.pos;
+        let digits = |mut i: usize| {
+            while src.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        let negative = src[start] == b'-';
+        let int_start = start + usize::from(negative);
+        let int_end = match src.get(int_start) {
+            Some(b'0') if src.get(int_start + 1).is_some_and(u8::is_ascii_digit) => return Err(Stop::Fallback),
+            Some(b'0') => int_start + 1,
+            Some(b'1'..=b'9') => digits(int_start + 1),
+            _ => return Err(Stop::Fallback),
+        };
+        let mut end = int_end;
+        if src.get(end) == Some(&b'.') {
+            let after = digits(end + 1);
+            if after == end + 1 {
+                return Err(Stop::Fallback);
+            }
+            end = after;
+        }
+        if let Some(b'e' | b'E') = src.get(end) {
+            let mut i = end + 1;
+            if let Some(b'+' | b'-') = src.get(i) {
+                i += 1;
+            }
+            let after = digits(i);
+            if after == i {
+                return Err(Stop::Fallback);
+            }
+            end = after;
+        }
+        self.pos = end;
+        if end == int_end && int_end - int_start <= 9 {
+            let magnitude = src[int_start..int_end].iter().fold(0i32, |n, d| n * 10 + i32::from(d - b'0'));
+            return Ok(match (negative, magnitude) {
+                (true, 0) => qjs::JS_NewFloat64(-0.0),
+                (true, n) => qjs::JS_MKVAL(qjs::JS_TAG_INT, -n),
+                (false, n) => qjs::JS_MKVAL(qjs::JS_TAG_INT, n),
+            });
+        }
+        // ASCII by construction; Rust's parse rounds correctly, as strtod.
+        let text = std::str::from_utf8(&src[start..end]).map_err(|_| Stop::Fallback)?;
+        let number: f64 = text.parse().map_err(|_| Stop::Fallback)?;
+        Ok(qjs::JS_NewFloat64(number))
+    }
+
+    /// A string value; the opening quote is consumed.
+    fn string(&mut self) -> Result<qjs::JSValue, Stop> {
+        let text = self.string_text()?;
+        let bytes = text.bytes(self.src, &self.scratch);
+        let cached = bytes.len() <= CACHED_STRING_MAX;
+        let hash = if cached { ByteCache::<qjs::JSValue>::hash(bytes) } else { 0 };
+        if cached && let Some(value) = self.strings.get(bytes, hash) {
+            // SAFETY: a live string the cache holds a reference to.
+            return Ok(unsafe { qjs::JS_DupValue(self.ctx, value) });
+        }
+        // SAFETY: `bytes` is UTF-8, unchanged until the call returns.
+        let value = unsafe { qjs::JS_NewStringLen(self.ctx, bytes.as_ptr().cast(), bytes.len() as _) };
+        let value = Building::new(self.ctx, value)?.finish();
+        if cached && self.strings.len() < CACHED_STRINGS_MAX {
+            // SAFETY: the cache's own reference.
+            self.strings.insert(bytes, hash, unsafe { qjs::JS_DupValue(self.ctx, value) });
+        }
+        Ok(value)
+    }
+
+    /// A property key's atom (kept alive by the cache); the opening quote
+    /// is consumed.
+    fn key(&mut self) -> Result<qjs::JSAtom, Stop> {
+        let text = self.string_text()?;
+        let bytes = text.bytes(self.src, &self.scratch);
+        let hash = ByteCache::<qjs::JSAtom>::hash(bytes);
+        if let Some(atom) = self.atoms.get(bytes, hash) {
+            return Ok(atom);
+        }
+        // SAFETY: `ctx` is live; `bytes` is UTF-8.
+        let atom = unsafe { new_atom(self.ctx, bytes) };
+        if atom == qjs::JS_ATOM_NULL {
+            return Err(Stop::Exception);
+        }
+        self.atoms.insert(bytes, hash, atom);
+        Ok(atom)
+    }
+
+    /// Reads a string's text up to and past its closing quote (the opening
+    /// one is consumed): a slice of the source when it has no escapes, else
+    /// decoded into `scratch`.
+    fn string_text(&mut self) -> Result<Text, Stop> {
+        let src = self.src;
+        let start = self.pos;
+        let mut i = start;
+        let mut ascii = true;
+        let mut escaped = false;
+        // Start of the bytes not yet copied to `scratch` (once escaped).
+        let mut run = start;
+        loop {
+            while i < src.len() && !SPECIAL[usize::from(src[i])] {
+                i += 1;
+            }
+            let b = *src.get(i).ok_or(Stop::Fallback)?;
+            match b {
+                b'"' => break,
+                b'\\' => {
+                    if !escaped {
+                        self.scratch.clear();
+                        escaped = true;
+                    }
+                    self.scratch.extend_from_slice(&src[run..i]);
+                    i = self.escape(i + 1)?;
+                    run = i;
+                }
+                0x80.. => {
+                    ascii = false;
+                    i += 1;
+                }
+                _ => return Err(Stop::Fallback), // a control character
+            }
+        }
+        self.pos = i + 1;
+        if !ascii && std::str::from_utf8(&src[start..i]).is_err() {
+            // Not UTF-8 (lone surrogates from a JS string included):
+            // QuickJS decodes such bytes its own way.
+            return Err(Stop::Fallback);
+        }
+        if escaped {
+            self.scratch.extend_from_slice(&src[run..i]);
+            Ok(Text::Scratch)
+        } else {
+            Ok(Text::Source(start, i))
+        }
+    }
+
+    /// Decodes the escape whose letter is at `i` into `scratch`; returns
+    /// where the text continues.
+    fn escape(&mut self, i: usize) -> Result<usize, Stop> {
+        let src = self.src;
+        let simple = match *src.get(i).ok_or(Stop::Fallback)? {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            b'/' => b'/',
+            b'b' => 0x08,
+            b'f' => 0x0C,
+            b'n' => b'\n',
+            b'r' => b'\r',
+            b't' => b'\t',
+            b'u' => {
+                let unit = hex4(src, i + 1)?;
+                let (c, next) = match unit {
+                    0xD800..=0xDBFF if src.get(i + 5..i + 7) == Some(b"\\u") => {
+                        let low = hex4(src, i + 7)?;
+                        if !(0xDC00..=0xDFFF).contains(&low) {
+                            return Err(Stop::Fallback);
+                        }
+                        (0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00), i + 11)
+                    }
+                    // A lone surrogate: UTF-8 cannot hold it.
+                    0xD800..=0xDFFF => return Err(Stop::Fallback),
+                    _ => (unit, i + 5),
+                };
+                let c = char::from_u32(c).ok_or(Stop::Fallback)?;
+                let mut buf = [0u8; 4];
+                self.scratch.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+                return Ok(next);
+            }
+            _ => return Err(Stop::Fallback),
+        };
+        self.scratch.push(simple);
+        Ok(i + 1)
+    }
+}
+
+/// Where a string's text is.
+enum Text {
+    Source(usize, usize),
+    Scratch,
+}
+
+impl Text {
+    fn bytes<'a>(&self, src: &'a [u8], scratch: &'a [u8]) -> &'a [u8] {
+        match *self {
+            Text::Source(start, end) => &src[start..end],
+            Text::Scratch => scratch,
+        }
+    }
+}
+
+/// Four hex digits at `i`.
+fn hex4(src: &[u8], i: usize) -> Result<u32, Stop> {
+    let digits = src.get(i..i + 4).ok_or(Stop::Fallback)?;
+    digits.iter().try_fold(0u32, |n, &d| Ok((n << 4) | char::from(d).to_digit(16).ok_or(Stop::Fallback)?))
+}
+
+/// The atom of a key, as QuickJS's parser makes it (`JS_ValueToAtom` of the
+/// string: "7" is the integer atom 7). `JS_NewAtomLen` is only used for
+/// ASCII: it looks non-ASCII UTF-8 up as if it were Latin-1.
+///
+/// # Safety
+///
+/// `ctx` is a live context.
+unsafe fn new_atom(ctx: *mut qjs::JSContext, text: &[u8]) -> qjs::JSAtom {
+    // SAFETY: per this function's contract.
+    unsafe {
+        if text.is_ascii() {
+            return qjs::JS_NewAtomLen(ctx, text.as_ptr().cast(), text.len() as _);
+        }
+        let string = qjs::JS_NewStringLen(ctx, text.as_ptr().cast(), text.len() as _);
+        if qjs::JS_IsException(string) {
+            return qjs::JS_ATOM_NULL;
+        }
+        let atom = qjs::JS_ValueToAtom(ctx, string);
+        qjs::JS_FreeValue(ctx, string);
+        atom
+    }
+}

@@ -1,0 +1,204 @@
+//! The fast paths against QuickJS's own `JSON.parse`/`JSON.stringify`, kept
+//! as `orig.parse`/`orig.stringify` in the same context: every case must give
+//! the same text, the same value, or the same error.
+
+use rquickjs::{Context, Runtime};
+
+/// Runs `script` in a context where `orig` holds QuickJS's own functions and
+/// `JSON` the fast ones; the script returns "ok" or a description of the
+/// first mismatch.
+fn check(script: &str) {
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        ctx.eval::<(), _>("globalThis.orig = { parse: JSON.parse, stringify: JSON.stringify };").unwrap();
+        super::install(&ctx).unwrap();
+        let outcome: String = match ctx.eval(HARNESS.to_string() + script) {
+            Ok(s) => s,
+            Err(rquickjs::Error::Exception) => format!("exception: {:?}", ctx.catch()),
+            Err(e) => format!("error: {e}"),
+        };
+        assert_eq!(outcome, "ok", "{script}");
+    });
+}
+
+const HARNESS: &str = r#"
+function same(a, b) { return orig.stringify(a) === orig.stringify(b) && Object.is(a, b) || (typeof a === 'object' && a !== null && orig.stringify(a) === orig.stringify(b)); }
+function outcome(f) { try { const v = f(); return { v }; } catch (e) { return { e: String(e), ctor: e && e.constructor && e.constructor.name }; } }
+function sameOutcome(a, b) {
+  if ('e' in a || 'e' in b) return a.e === b.e && a.ctor === b.ctor;
+  if (typeof a.v === 'string' || a.v === undefined) return a.v === b.v;
+  return same(a.v, b.v);
+}
+const problems = [];
+// The comparison itself must be able to fail.
+if (sameOutcome(outcome(() => 'a'), outcome(() => 'b')) || sameOutcome(outcome(() => { throw new TypeError('x'); }), outcome(() => { throw new SyntaxError('x'); })) || same([1], [2])) problems.push('harness compares nothing');
+function stringifyCase(value, ...rest) {
+  const fast = outcome(() => JSON.stringify(value, ...rest));
+  const slow = outcome(() => orig.stringify(value, ...rest));
+  if (!sameOutcome(fast, slow)) problems.push(`stringify: ${orig.stringify(fast)} vs ${orig.stringify(slow)}`);
+}
+function parseCase(text) {
+  const fast = outcome(() => JSON.parse(text));
+  const slow = outcome(() => orig.parse(text));
+  if (!sameOutcome(fast, slow)) problems.push(`parse ${orig.stringify(text)}: ${orig.stringify(fast)} vs ${orig.stringify(slow)}`);
+  if ('v' in fast && 'v' in slow) {
+    // Same shape, key order, prototypes and number identities.
+    const keys = (v, d = 0) => d > 100 ? 'deep' : v !== null && typeof v === 'object' ? [Object.getPrototypeOf(v) === Object.prototype, Array.isArray(v), Reflect.ownKeys(v).map(k => [k, keys(v[k], d + 1)])] : [typeof v, Object.is(v, -0)];
+    if (orig.stringify(keys(fast.v)) !== orig.stringify(keys(slow.v))) problems.push(`parse shape ${orig.stringify(text)}`);
+  }
+}
+"#;
+
+#[test]
+fn stringify_matches_quickjs() {
+    check(
+        r#"
+        const values = [
+          0, -0, 1, -1, 2147483647, -2147483648, 2147483648, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, 0.1, 1/3, -1.5e-10, 123456789012345680000,
+          NaN, Infinity, -Infinity, true, false, null, undefined, "", "a", "\u0000\u001f\u007f", "\"\\\/\b\f\n\r\t", "é", "€", "😀", "\ud800", "\udc00x", "a\ud83d", "\ud83d\ude00",
+          [], {}, [1, [2, [3]]], { a: 1, b: [true, null], c: { d: "x" } }, { 2: "b", 1: "a", z: 0, "-1": 1, "01": 2, "4294967295": 3, "4294967294": 4 },
+          { u: undefined, f() {}, s: Symbol("x"), n: null }, [undefined, function () {}, Symbol("y")],
+          JSON.parse('{"__proto__": 1, "a": 2}'), Object.create(null), Object.assign(Object.create(null), { q: 1 }),
+          { "é": 1, "\n": 2, "\ud800": 3 }, new Array(3), [1, , 3], Object.assign([1, 2], { extra: 3 }),
+          { toJSON() { return 42; } }, { a: { toJSON(k) { return "key:" + k; } } }, new Date(0), { get g() { return 1; } },
+          new Number(3), new String("s"), new Boolean(false), Object(1n), new Proxy({ a: 1 }, {}), new Proxy([1], {}),
+          new (class Point { constructor() { this.x = 1; } })(), Object.defineProperty({}, "hidden", { value: 1, enumerable: false }),
+          Object.defineProperty({ v: 1 }, "toJSON", { value: () => "hidden toJSON", enumerable: false }),
+          new Map([[1, 2]]), new Set([1]), /re/g, new Uint8Array(2), new Error("boom"), Symbol("top"), () => 1,
+        ];
+        for (const v of values) {
+          stringifyCase(v);
+          stringifyCase(v, null, 2);
+          stringifyCase([v], undefined, "\t");
+          stringifyCase({ v }, null, "--------------x");
+        }
+        for (const space of [0, 1, 10, 11, -5, 3.7, NaN, "", "ab", "0123456789abc", "é", new Number(2), new String("xy"), true, {}]) {
+          stringifyCase({ a: [1, { b: 2 }], c: [], d: {} }, null, space);
+        }
+        stringifyCase({ a: 1, b: 2, c: { a: 3 } }, ["a", "c"]);
+        stringifyCase({ a: 1, b: 2 }, (k, v) => typeof v === "number" ? v * 2 : v);
+        stringifyCase({ a: 1 }, 5);
+        const cyclic = { a: 1 }; cyclic.self = cyclic;
+        stringifyCase(cyclic);
+        const cyclicArray = [1]; cyclicArray.push(cyclicArray);
+        stringifyCase(cyclicArray);
+        const shared = { s: 1 };
+        stringifyCase({ a: shared, b: shared });
+        stringifyCase({ big: 1n });
+        stringifyCase({ a: { get x() { throw new RangeError("getter"); } } });
+        let deep = 1; for (let i = 0; i < 1000; i++) deep = [deep, { d: deep }].slice(0, 1);
+        stringifyCase(deep);
+        let deepObject = {}; for (let i = 0; i < 300; i++) deepObject = { i, next: deepObject };
+        stringifyCase(deepObject);
+        // A toJSON on the prototypes every value reaches.
+        Object.prototype.toJSON = function () { return "proto"; };
+        stringifyCase({ a: 1 });
+        delete Object.prototype.toJSON;
+        Array.prototype.toJSON = function () { return "array proto"; };
+        stringifyCase({ a: [1] });
+        delete Array.prototype.toJSON;
+        stringifyCase({ a: [1] });
+        problems.length ? problems.join("\n") : "ok";
+        "#,
+    );
+}
+
+#[test]
+fn parse_matches_quickjs() {
+    check(
+        r#"
+        const texts = [
+          '0', '-0', '1', '-1', '123456789', '1234567890', '2147483648', '-2147483649', '1.5', '1e3', '1E+3', '1e-3', '-0.0', '0.1', '1e400', '-1e400', '5e-324', '2e-324',
+          '123456789012345678901234567890', '0.30000000000000004', '"x"', '""', '"\\u0041\\u00e9\\u20ac\\ud83d\\ude00"', '"\\ud800"', '"\\udc00"', '"\\ud800\\u0041"',
+          '"\\"\\\\\\/\\b\\f\\n\\r\\t"', '"é€😀"', 'true', 'false', 'null', ' \t\n\r[ 1 , 2 ] \n', '{}', '[]', '{"a":1,"b":[true,false,null],"c":{"d":"e"}}',
+          '{"__proto__":[],"a":1}', '{"a":1,"a":2,"b":3,"a":4}', '{"2":"b","1":"a","x":0,"-1":1,"01":2,"4294967295":3,"4294967294":4}', '{"é":1,"\\u00e9":2}',
+          '{"":1}', '[[[[[[]]]]]]', '[' + '1,'.repeat(1000) + '1]',
+          // Errors: QuickJS's messages, positions included.
+          '', ' ', '[', ']', '{', '{"a"', '{"a":', '{"a":1', '{"a":1,}', '[1,]', '[1 2]', '{"a" 1}', '{a:1}', "{'a':1}", '01', '-', '-a', '1.', '1.e3', '1e', '1e+', '+1',
+          '.5', 'tru', 'truex', 'nul', 'undefined', 'NaN', 'Infinity', '"abc', '"a\\x"', '"\\u12"', '"\\u12g4"', '"a\nb"', '"\t"', '1 2', '[] x', '{}{}', '\u00a0 1', '\f1', '\v1',
+          '"\u2028"', '/* c */ 1', '1 // c', '0x10', '1_000', '"\\', '"\\u', '[1,\n2,\n3,\nx]', '\r\n\r\n  @',
+          '[' .repeat(100000), '['.repeat(1000) + ']'.repeat(1000), '{"a":'.repeat(300) + '1' + '}'.repeat(300),
+          '"\0"', '[1]\0', '\ud800', '"\ud800"', '["\ud83d"]',
+        ];
+        for (const t of texts) parseCase(t);
+        for (const v of [12, true, null, { toString() { return '[1]'; } }, ['7'], undefined]) parseCase(v);
+        // A reviver goes to QuickJS's own JSON.parse, deletion included.
+        const revived = JSON.parse('{"a":1,"b":{"c":2}}', (k, v) => (k === 'a' ? undefined : v));
+        if (orig.stringify(revived) !== '{"b":{"c":2}}') problems.push('reviver: ' + orig.stringify(revived));
+        const sources = [];
+        JSON.parse('[1.0, 2]', (k, v, context) => { sources.push(context && context.source); return v; });
+        if (orig.stringify(sources) !== '["1.0","2",null]') problems.push('reviver source: ' + orig.stringify(sources));
+        problems.length ? problems.join("\n") : "ok";
+        "#,
+    );
+}
+
+#[test]
+fn generated_documents_round_trip_as_quickjs() {
+    check(
+        r#"
+        let seed = 12345;
+        function random() { seed = (seed * 1103515245 + 12345) & 0x7fffffff; return seed / 0x80000000; }
+        const alphabet = ['a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\u0001', '\u007f', 'é', 'ß', '€', '😀', '\ud800', '\udfff', '\u2028', '𝄞'];
+        function str() { let s = ''; const n = Math.floor(random() * 12); for (let i = 0; i < n; i++) s += alphabet[Math.floor(random() * alphabet.length)]; return s; }
+        function num() {
+          switch (Math.floor(random() * 6)) {
+            case 0: return Math.floor(random() * 2000) - 1000;
+            case 1: return (random() - 0.5) * 1e6;
+            case 2: return random() * Math.pow(10, Math.floor(random() * 600) - 300);
+            case 3: return -0;
+            case 4: return Math.floor(random() * 2 ** 53);
+            default: return random();
+          }
+        }
+        function gen(depth) {
+          const r = random();
+          if (depth > 6 || r < 0.3) return [num, str, () => true, () => false, () => null][Math.floor(random() * 5)]();
+          if (r < 0.65) { const a = []; const n = Math.floor(random() * 6); for (let i = 0; i < n; i++) a.push(gen(depth + 1)); return a; }
+          const o = {}; const n = Math.floor(random() * 6);
+          for (let i = 0; i < n; i++) o[random() < 0.2 ? String(Math.floor(random() * 20)) : str()] = gen(depth + 1);
+          return o;
+        }
+        for (let i = 0; i < 400; i++) {
+          const doc = gen(0);
+          stringifyCase(doc);
+          stringifyCase(doc, null, 1);
+          const text = orig.stringify(doc);
+          parseCase(text);
+          parseCase(orig.stringify(doc, null, 3));
+          if (JSON.stringify(JSON.parse(text)) !== text) problems.push('round trip: ' + text);
+        }
+        problems.length ? problems.slice(0, 5).join("\n") : "ok";
+        "#,
+    );
+}
+
+/// The fast paths really serve documents (the tests above would pass if
+/// everything fell back), and step aside for what they cannot serve.
+#[test]
+fn fast_paths_serve_plain_documents_and_only_those() {
+    use super::{Stop, parse, stringify};
+    use rquickjs::{Value, qjs};
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        let raw = ctx.as_raw().as_ptr();
+        let text = r#"{"id":1,"name":"Ünïcödé 😀","tags":["a","b\n"],"price":-0.5,"ok":true,"none":null,"nested":{"2":1,"1":[{}]}}"#;
+        // SAFETY: a live context; the value is freed by `Value`.
+        let parsed = unsafe { parse::fast(raw, text.as_bytes()) }.expect("a plain document parses natively");
+        let parsed = unsafe { Value::from_raw(ctx.clone(), parsed) };
+        let written = unsafe { stringify::fast(raw, parsed.as_raw(), qjs::JS_UNDEFINED, qjs::JS_UNDEFINED) };
+        let expected = r#"{"id":1,"name":"Ünïcödé 😀","tags":["a","b\n"],"price":-0.5,"ok":true,"none":null,"nested":{"1":[{}],"2":1}}"#;
+        assert_eq!(String::from_utf8(written.expect("a plain value is written natively").unwrap()).unwrap(), expected);
+
+        for bad in ["[1,]", "\"\\ud800\"", "01", "{\"a\" 1}", &"[".repeat(500)] {
+            assert!(matches!(unsafe { parse::fast(raw, bad.as_bytes()) }, Err(Stop::Fallback)), "{bad}");
+        }
+        for special in ["new Proxy({}, {})", "({ toJSON() { return 1 } })", "({ get a() { return 1 } })", "new Date(0)", "[1, , 2]", "1n", "(() => { const o = {}; o.o = o; return o })()"] {
+            let value: Value = ctx.eval(special).unwrap();
+            let outcome = unsafe { stringify::fast(raw, value.as_raw(), qjs::JS_UNDEFINED, qjs::JS_UNDEFINED) };
+            assert!(matches!(outcome, Err(Stop::Fallback)), "{special}");
+        }
+    });
+}
