@@ -94,6 +94,11 @@ pub struct Source {
     /// directory). `None` (the default for [`Source::from_bytes`]): a
     /// relative import of a file is a build error.
     pub base_dir: Option<std::path::PathBuf>,
+    /// Position tables (`kiln_positions::encode`) of the modules whose text
+    /// is not what the user wrote, keyed by module name (the entry's own
+    /// name for the entry): their stack frames name the original positions.
+    /// Empty for plain JavaScript.
+    pub position_tables: Vec<(String, Vec<u8>)>,
 }
 
 /// The name given to a program read from stdin.
@@ -136,7 +141,7 @@ impl Source {
         if name.contains('\0') || name.contains('\n') {
             return Err(Error::InvalidInput(format!("unusable file name {name:?}")));
         }
-        Ok(Source { name, text, kind, base_dir: None })
+        Ok(Source { name, text, kind, base_dir: None, position_tables: Vec::new() })
     }
 
     /// The engine's init input: the program, the files it imports (JSON
@@ -158,6 +163,9 @@ impl Source {
                 ModuleKind::Text => kiln_abi::ModuleKind::Text,
             };
             files.push(module(&file.name, kind, &file.text));
+        }
+        for file in files.iter_mut().filter(|f| matches!(f.kind, kiln_abi::ModuleKind::JavaScript(_))) {
+            file.source_map = self.position_tables.iter().find(|(name, _)| *name == file.name).map(|(_, table)| table.clone());
         }
         kiln_abi::InitInput {
             entry: self.name.clone(),

@@ -220,6 +220,9 @@ fn init() -> Result<Engine, Report> {
         .read_to_end(&mut input)
         .map_err(|e| internal(format!("reading the init input: {e}")))?;
     let mut input = kiln_abi::InitInput::decode(&input).map_err(|e| internal(e.to_string()))?;
+    // The position tables of transformed modules (see `kiln-positions`).
+    let position_tables: Vec<(String, Vec<u8>)> =
+        input.modules.iter_mut().filter_map(|m| Some((m.name.clone(), m.source_map.take()?))).collect();
     let at = input.modules.iter().position(|m| m.name == input.entry && matches!(m.kind, ModuleKind::JavaScript(_)));
     let Some(entry) = at.map(|at| input.modules.remove(at)) else { return Err(internal("the init input has no entry")) };
     let ModuleKind::JavaScript(kind) = entry.kind else { return Err(internal("the entry is not JavaScript")) };
@@ -243,6 +246,12 @@ fn init() -> Result<Engine, Report> {
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| internal(format!("installing the runtime API: {e}")))?;
+    // Before anything compiles: a build-time error in a transformed module
+    // is reported in its original positions too.
+    if !position_tables.is_empty() {
+        ctx.with(|ctx| kiln_js_runtime::install_positions(&ctx, position_tables))
+            .map_err(|e| internal(format!("installing the position tables: {e}")))?;
+    }
     // SAFETY: the API is installed once per process, just above.
     unsafe { kiln_js_runtime::wipe_sources() };
     // The imported files: served from memory while the program compiles.

@@ -44,6 +44,7 @@ mod host;
 mod invocation;
 mod io;
 pub mod json;
+mod positions;
 mod promise_state;
 mod random;
 mod utf8;
@@ -54,6 +55,7 @@ pub use bytecode::{compile_script, run_script};
 pub use event_loop::UnhandledRejections;
 use event_loop::run_jobs as drain_jobs;
 pub use host::{Host, MemoryHost, StdHost};
+pub use positions::install_positions;
 
 use rquickjs::{Ctx, Function, Object, Persistent, Value};
 use std::cell::Cell;
@@ -71,23 +73,26 @@ static JS_SOURCES: [(&str, &dyn sources::WipeableText); 5] = [
 ];
 static CONSOLE_JS: &dyn sources::WipeableText = js_source!("js/console.js");
 static TIMERS_JS: &dyn sources::WipeableText = js_source!("js/timers.js");
+static POSITIONS_JS: &dyn sources::WipeableText = js_source!("js/positions.js");
 
 /// Zeroes the runtime API's JavaScript source text, which is only read by
 /// [`JsRuntime::install`].
 ///
 /// Snapshot hazard: the text lives in the engine's memory image and would be
 /// written into every module (~38 KB) although nothing reads it after
-/// installation. The engine calls this once the API is installed.
+/// installation. The engine calls this once the API is installed (and
+/// [`install_positions`] has run, if it does).
 ///
 /// # Safety
 ///
-/// No [`JsRuntime::install`] may run concurrently or afterwards in this
-/// process (it would compile zeros).
+/// No [`JsRuntime::install`] or [`install_positions`] may run concurrently
+/// or afterwards in this process (it would compile zeros).
 pub unsafe fn wipe_sources() {
     // SAFETY: forwarded to the caller.
     unsafe {
         CONSOLE_JS.wipe();
         TIMERS_JS.wipe();
+        POSITIONS_JS.wipe();
         for (_, source) in &JS_SOURCES {
             source.wipe();
         }

@@ -16,6 +16,7 @@ mod json_suite;
 mod limits;
 mod module_shape;
 mod npm;
+mod positions;
 mod sandbox;
 mod shopify;
 mod size;
