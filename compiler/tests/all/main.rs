@@ -12,6 +12,7 @@ mod hostile;
 mod imports;
 mod limits;
 mod module_shape;
+mod projects;
 mod sandbox;
 mod size;
 mod skeleton;
