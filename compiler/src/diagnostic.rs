@@ -2,7 +2,7 @@
 //! positions and code frames.
 
 use crate::error::{Error, JsLocation};
-use crate::module_graph::{ModuleFile, resolve, scan_imports};
+use crate::module_graph::Program;
 use crate::source::Source;
 use codespan_reporting::diagnostic::{Diagnostic, Label};
 use codespan_reporting::term::{self, Config};
@@ -11,24 +11,24 @@ use kiln_abi::{ImportFailure, ImportProblem, Report};
 /// The error a failed init's report stands for. A stack overflow, which
 /// needs a search for its position, is the caller's (see
 /// [`stack_exhausted`]).
-pub(crate) fn from_report(report: Report, source: &Source, modules: &[ModuleFile]) -> Error {
+pub(crate) fn from_report(report: Report, program: &Program) -> Error {
+    let source = &program.entry;
     match report {
         Report::Syntax { name, message, location } => {
+            // The position in the file as written (through its map, for a
+            // file the front end transformed).
             let location = location.map(|l| JsLocation { file: l.file, line: l.line as usize, column: l.column as usize });
-            let text_of = |name: &str| -> Option<&str> {
-                if name == source.name {
-                    return Some(source.text.as_str());
-                }
-                modules.iter().find(|m| m.name == name).map(|m| m.text.as_str())
-            };
-            let frame = location
+            let located = location.map(|loc| match program.original_location(&loc) {
+                Some((original, text)) => (original, Some(text)),
+                None => (loc, None),
+            });
+            let frame = located
                 .as_ref()
-                .and_then(|loc| Some((loc, text_of(&loc.file)?)))
-                .map(|(loc, text)| code_frame(&loc.file, text, loc, &format!("{name}: {message}")))
+                .and_then(|(loc, text)| Some(code_frame(&loc.file, (*text)?, loc, &format!("{name}: {message}"))))
                 .unwrap_or_default();
-            Error::JsSyntax { name, message, location, frame }
+            Error::JsSyntax { name, message, location: located.map(|(loc, _)| loc), frame }
         }
-        Report::Import { failure, error } => import_error(&failure, &error.message, source, modules)
+        Report::Import { failure, error } => import_error(&failure, &error.message, program)
             .unwrap_or(Error::JsException { name: error.name, message: error.message, stack: error.stack }),
         Report::Exception(error) => Error::JsException { name: error.name, message: error.message, stack: error.stack },
         // Already formatted by the runtime: `TypeError: message` + stack.
@@ -69,42 +69,42 @@ pub(crate) fn stack_exhausted(source: &Source, offset: Option<usize>) -> Error {
 }
 
 /// Turns an import the engine could not serve or link into an
-/// [`Error::Import`] pointing at the import in question; `message` is the
-/// engine's. `None` when no import in the sources matches.
-fn import_error(failure: &ImportFailure, message: &str, source: &Source, modules: &[ModuleFile]) -> Option<Error> {
-    let all = std::iter::once((source.name.as_str(), source.text.as_str())).chain(modules.iter().map(|m| (m.name.as_str(), m.text.as_str())));
-    // The importer's own file first, when the engine knew it.
-    let (importer, others): (Vec<_>, Vec<_>) = all.partition(|(name, _)| failure.importer.as_deref() == Some(*name));
-    let files = importer.into_iter().chain(others);
+/// [`Error::Import`] pointing at the import in question, in the file as
+/// written; `message` is the engine's. `None` when no import of the
+/// program matches.
+fn import_error(failure: &ImportFailure, message: &str, program: &Program) -> Option<Error> {
+    // The file as written of each import's importer (imports of generated
+    // modules have no position to show), the importer the engine named
+    // first.
+    let written = |import: &kiln_frontend::Import| -> Option<&str> {
+        let (text, mapped) = program.file(&import.importer)?;
+        let text = mapped.map_or(text, |(_, original)| original);
+        (import.offset > 0).then_some(text)
+    };
+    let (first, others): (Vec<&kiln_frontend::Import>, Vec<_>) =
+        program.imports.iter().partition(|i| failure.importer.as_deref() == Some(i.importer.as_str()));
+    let imports = first.into_iter().chain(others);
     match &failure.problem {
         ImportProblem::NotExported { name: export } | ImportProblem::Circular { name: export } | ImportProblem::Ambiguous { name: export } => {
             // Find an import of the module whose clause names the export.
             let module = failure.module.as_deref()?;
             let mut fallback = None;
-            for (name, text) in files {
-                for import in scan_imports(text) {
-                    if resolve(name, &import.specifier).ok().as_deref() != Some(module) {
-                        continue;
-                    }
-                    let clause = &text[import.clause.clone()];
-                    if let Some(at) = find_word(clause, export) {
-                        let why = format!("{message} (imported by {name}); the module graph does not link");
-                        return Some(Error::import_at(name, text, import.clause.start + at, why));
-                    }
-                    fallback.get_or_insert((name, text, import.offset));
+            for import in imports.filter(|i| i.name == module) {
+                let Some(text) = written(import) else { continue };
+                let clause = text.get(import.statement..import.offset).unwrap_or("");
+                if let Some(at) = find_word(clause, export) {
+                    let why = format!("{message} (imported by {}); the module graph does not link", import.importer);
+                    return Some(Error::import_at(&import.importer, text, import.statement + at, why));
                 }
+                fallback.get_or_insert((import, text));
             }
-            let (name, text, offset) = fallback?;
-            Some(Error::import_at(name, text, offset, format!("{message}; the module graph does not link")))
+            let (import, text) = fallback?;
+            Some(Error::import_at(&import.importer, text, import.offset, format!("{message}; the module graph does not link")))
         }
         ImportProblem::NotFound | ImportProblem::Unsupported | ImportProblem::NotCompiled => {
             let specifier = failure.specifier.as_deref().or(failure.module.as_deref())?;
-            for (name, text) in files {
-                if let Some(import) = scan_imports(text).into_iter().find(|i| i.specifier == specifier && !i.dynamic) {
-                    return Some(Error::import_at(name, text, import.offset, message.to_string()));
-                }
-            }
-            None
+            let import = imports.into_iter().find(|i| i.specifier == specifier)?;
+            Some(Error::import_at(&import.importer, written(import)?, import.offset, message.to_string()))
         }
         ImportProblem::BadAttributes => None,
     }

@@ -42,7 +42,7 @@ mod source;
 mod splice;
 
 pub use error::{Error, JsLocation};
-pub use module_graph::{ModuleFile, ModuleKind, collect as collect_module_graph};
+pub use module_graph::{ModuleFile, ModuleKind};
 pub use output::write_atomically;
 pub use rewrite::{KEPT_EXPORTS, RewriteOptions, finish_module};
 pub use runner::{CapturedStdio, Outcome, RunOptions, RunReport, run_module};
@@ -96,6 +96,9 @@ pub struct Compiled {
 /// Durations of the build steps.
 #[derive(Debug, Clone, Default)]
 pub struct BuildTimings {
+    /// The front end: reading, parsing, transforming and resolving every
+    /// file of the program.
+    pub frontend: Duration,
     /// Compiling the engine to machine code for the pre-initialization.
     pub engine_compile: Duration,
     /// Running the engine's init (parsing and compiling the program).
@@ -116,6 +119,7 @@ pub struct Compiler {
     exports: Vec<String>,
     engine: &'static [u8],
     limits: kiln_abi::BuildLimits,
+    frontend: kiln_frontend::Options,
 }
 
 /// The most memory the build-time evaluation may use unless told otherwise
@@ -138,6 +142,7 @@ impl Compiler {
             exports: Vec::new(),
             engine: ENGINE_WASM,
             limits: kiln_abi::BuildLimits { max_memory: Some(DEFAULT_BUILD_MAX_MEMORY) },
+            frontend: kiln_frontend::Options::default(),
         })
     }
 
@@ -199,6 +204,15 @@ impl Compiler {
         self
     }
 
+    /// Build-time constants, as esbuild's `--define KEY=VALUE`: `KEY` (an
+    /// identifier or dotted path) is replaced by the expression `VALUE` in
+    /// every file. `process.env.NODE_ENV` is `"production"` unless defined
+    /// here.
+    pub fn defines(&mut self, defines: Vec<(String, String)>) -> &mut Self {
+        self.frontend.defines = defines;
+        self
+    }
+
     /// Sets the options of the final rewrite.
     pub fn rewrite_options(&mut self, options: RewriteOptions) -> &mut Self {
         self.rewrite = options;
@@ -216,15 +230,17 @@ impl Compiler {
         if self.function_mode.is_some() {
             rewrite.invoked = self.exports.clone();
         }
-        let source = &self.prepared(source);
-        let modules = self.module_graph(source)?;
+        let started = Instant::now();
+        let program = self.module_graph(&self.prepared(source))?;
+        let frontend = started.elapsed();
         let snapshot = self
             .snapshotter
-            .preinitialize(self.engine, &source.init_input(&modules, self.function_mode.as_ref(), self.limits))
-            .map_err(|e| self.init_error(e, source, &modules))?;
+            .preinitialize(self.engine, &self.init_input(&program))
+            .map_err(|e| self.init_error(e, &program))?;
         let started = Instant::now();
         let wasm = self.finisher.finish(&snapshot.wasm, &rewrite)?;
         let timings = BuildTimings {
+            frontend,
             engine_compile: snapshot.timings.compile,
             init: snapshot.timings.init,
             snapshot: snapshot.timings.snapshot,
@@ -242,34 +258,21 @@ impl Compiler {
     ///
     /// As [`compile`](Self::compile), minus the rewrite.
     pub fn check(&self, source: &Source) -> Result<(), Error> {
-        let source = &self.prepared(source);
-        let modules = self.module_graph(source)?;
-        self.snapshotter
-            .check(self.engine, &source.init_input(&modules, self.function_mode.as_ref(), self.limits))
-            .map(drop)
-            .map_err(|e| self.init_error(e, source, &modules))
+        let program = self.module_graph(&self.prepared(source))?;
+        self.snapshotter.check(self.engine, &self.init_input(&program)).map(drop).map_err(|e| self.init_error(e, &program))
     }
 
-    /// The files `source` imports, read from its directory; a source with
-    /// no directory (stdin) may not import anything.
-    ///
-    /// When an import cannot be resolved, a syntax error in the entry file
-    /// is reported instead if there is one: it is the first thing to fix,
-    /// and the scan for imports does not parse.
-    fn module_graph(&self, source: &Source) -> Result<Vec<module_graph::ModuleFile>, Error> {
-        let collected = match &source.base_dir {
-            Some(dir) => module_graph::collect(source, dir),
+    fn init_input(&self, program: &module_graph::Program) -> Vec<u8> {
+        program.entry.init_input(&program.modules, &program.imports, self.function_mode.as_ref(), self.limits)
+    }
+
+    /// The program of `source`: the entry as the front end compiles it and
+    /// the files it imports, read from its directory; a source with no
+    /// directory (stdin) may not import anything.
+    fn module_graph(&self, source: &Source) -> Result<module_graph::Program, Error> {
+        match &source.base_dir {
+            Some(dir) => module_graph::collect(source, dir, &self.frontend),
             None => module_graph::refuse_imports(source),
-        };
-        let Err(import_error @ Error::Import { .. }) = collected else { return collected };
-        // Compiled alone, the entry either fails to parse or fails (again)
-        // at its imports.
-        match self.snapshotter.check(self.engine, &source.init_input(&[], self.function_mode.as_ref(), self.limits)) {
-            Err(e @ SnapshotError::InitFailed { .. }) => match self.init_error(e, source, &[]) {
-                syntax @ Error::JsSyntax { .. } => Err(syntax),
-                _ => Err(import_error),
-            },
-            _ => Err(import_error),
         }
     }
 
@@ -284,12 +287,12 @@ impl Compiler {
     }
 
     /// Turns a failed init into the error the program deserves.
-    fn init_error(&self, error: SnapshotError, source: &Source, modules: &[module_graph::ModuleFile]) -> Error {
+    fn init_error(&self, error: SnapshotError, program: &module_graph::Program) -> Error {
         if ran_out_of_stack(&error) {
-            return diagnostic::stack_exhausted(source, self.locate_stack_exhaustion(source, modules));
+            return diagnostic::stack_exhausted(&program.entry, self.locate_stack_exhaustion(program));
         }
         match error {
-            SnapshotError::InitFailed { report, .. } => diagnostic::from_report(report, source, modules),
+            SnapshotError::InitFailed { report, .. } => diagnostic::from_report(report, program),
             SnapshotError::InitTimedOut { limit, .. } => Error::JsException {
                 name: "Error".into(),
                 message: format!(
@@ -298,7 +301,7 @@ impl Compiler {
                 ),
                 stack: String::new(),
             },
-            SnapshotError::InitStackExhausted { .. } => diagnostic::stack_exhausted(source, self.locate_stack_exhaustion(source, modules)),
+            SnapshotError::InitStackExhausted { .. } => diagnostic::stack_exhausted(&program.entry, self.locate_stack_exhaustion(program)),
             other => Error::Snapshot(other),
         }
     }
@@ -311,11 +314,12 @@ impl Compiler {
     ///
     /// A binary search: about log2(length) checks, each far cheaper than a
     /// build, and only on this error path.
-    fn locate_stack_exhaustion(&self, source: &Source, modules: &[module_graph::ModuleFile]) -> Option<usize> {
+    fn locate_stack_exhaustion(&self, program: &module_graph::Program) -> Option<usize> {
+        let source = &program.entry;
         let text = source.text.as_str();
         let exhausts = |len: usize| {
             let prefix = Source { text: text[..len].to_string(), ..source.clone() };
-            matches!(self.snapshotter.check(self.engine, &prefix.init_input(modules, None, self.limits)), Err(e) if ran_out_of_stack(&e))
+            matches!(self.snapshotter.check(self.engine, &prefix.init_input(&program.modules, &program.imports, None, self.limits)), Err(e) if ran_out_of_stack(&e))
         };
         if !exhausts(text.len()) {
             return None;

@@ -146,8 +146,8 @@ impl Source {
 
     /// The engine's init input: the program, the files it imports (JSON
     /// and text ones after the JavaScript, the order the engine loads data
-    /// modules in) and function mode.
-    pub(crate) fn init_input(&self, modules: &[ModuleFile], function_mode: Option<&FunctionMode>, limits: kiln_abi::BuildLimits) -> Vec<u8> {
+    /// modules in), the import map and function mode.
+    pub(crate) fn init_input(&self, modules: &[ModuleFile], imports: &[kiln_frontend::Import], function_mode: Option<&FunctionMode>, limits: kiln_abi::BuildLimits) -> Vec<u8> {
         let kind = match self.kind {
             SourceKind::Script => kiln_abi::SourceKind::Script,
             SourceKind::Module => kiln_abi::SourceKind::Module,
@@ -167,10 +167,19 @@ impl Source {
         for file in files.iter_mut().filter(|f| matches!(f.kind, kiln_abi::ModuleKind::JavaScript(_))) {
             file.source_map = self.position_tables.iter().find(|(name, _)| *name == file.name).map(|(_, table)| table.clone());
         }
+        let import_map = imports
+            .iter()
+            .map(|i| kiln_abi::ImportMapping {
+                importer: i.importer.clone(),
+                specifier: i.specifier.clone(),
+                attributes: i.attributes.clone(),
+                target: i.name.clone(),
+            })
+            .collect();
         kiln_abi::InitInput {
             entry: self.name.clone(),
             modules: files,
-            import_map: Vec::new(),
+            import_map,
             function_mode: function_mode.cloned(),
             limits,
         }
@@ -192,16 +201,16 @@ mod tests {
     fn init_input_carries_every_file_javascript_first() {
         let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
         let decode = |bytes: Vec<u8>| kiln_abi::InitInput::decode(&bytes).unwrap();
-        let alone = decode(s.init_input(&[], None, kiln_abi::BuildLimits::default()));
+        let alone = decode(s.init_input(&[], &[], None, kiln_abi::BuildLimits::default()));
         assert_eq!(alone.entry, "a.mjs");
         assert_eq!(alone.entry_module().map(|m| (m.kind, m.source.as_slice())), Some((kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module), &b"export {}"[..])));
-        let lib = ModuleFile { name: "lib/b c.js".into(), text: "export let b".into(), kind: ModuleKind::JavaScript };
+        let file = |name: &str, text: &str, kind| ModuleFile { name: name.into(), text: text.into(), kind, source_map: None, original: None };
         let data = [
-            ModuleFile { name: "d.json".into(), text: "{}".into(), kind: ModuleKind::Json { typed: true, untyped: true } },
-            lib,
-            ModuleFile { name: "a.mjs".into(), text: "xy".into(), kind: ModuleKind::Text },
+            file("d.json", "{}", ModuleKind::Json { typed: true, untyped: true }),
+            file("lib/b c.js", "export let b", ModuleKind::JavaScript),
+            file("a.mjs", "xy", ModuleKind::Text),
         ];
-        let input = decode(s.init_input(&data, None, kiln_abi::BuildLimits::default()));
+        let input = decode(s.init_input(&data, &[], None, kiln_abi::BuildLimits::default()));
         let names: Vec<(&str, kiln_abi::ModuleKind)> = input.modules.iter().map(|m| (m.name.as_str(), m.kind)).collect();
         assert_eq!(
             names,
@@ -213,7 +222,17 @@ mod tests {
             ]
         );
         let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
-        assert_eq!(decode(s.init_input(&[], Some(&mode), kiln_abi::BuildLimits::default())).function_mode, Some(mode));
+        assert_eq!(decode(s.init_input(&[], &[], Some(&mode), kiln_abi::BuildLimits::default())).function_mode, Some(mode));
+        let import = kiln_frontend::Import {
+            importer: "a.mjs".into(),
+            specifier: "./d".into(),
+            attributes: vec![("type".into(), "json".into())],
+            name: "d.json".into(),
+            statement: 0,
+            offset: 7,
+        };
+        let mapped = decode(s.init_input(&data, std::slice::from_ref(&import), None, kiln_abi::BuildLimits::default())).import_map;
+        assert_eq!((mapped[0].specifier.as_str(), mapped[0].target.as_str(), mapped[0].attributes.len()), ("./d", "d.json", 1));
     }
 
     #[test]

@@ -255,7 +255,7 @@ fn init() -> Result<Engine, Report> {
     // SAFETY: the API is installed once per process, just above.
     unsafe { kiln_js_runtime::wipe_sources() };
     // The imported files: served from memory while the program compiles.
-    let catalog = modules::install(&rt, &entry.file, std::mem::take(&mut input.modules), std::mem::take(&mut input.import_map));
+    let catalog = modules::install(&rt, std::mem::take(&mut input.modules), std::mem::take(&mut input.import_map));
     let mode = match &input.function_mode {
         None => {
             let program = ctx.with(|ctx| compile(&ctx, &entry))?;

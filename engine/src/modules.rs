@@ -1,7 +1,7 @@
 //! The program's own ES modules: the files it imports, served from memory.
 //!
-//! The compiler collects the graph of relative imports at build time and
-//! passes every file in the init input ([`kiln_abi::InitInput`]). This module
+//! The compiler (its front end, `kiln-frontend`) collects the module graph
+//! at build time and passes every file in the init input ([`kiln_abi::InitInput`]). This module
 //! installs a resolver and loader on the runtime that serve those sources
 //! while the program is compiled and linked during `kiln.init`; then every
 //! file not reached by a static import (only by `import()`) is compiled too,
@@ -9,16 +9,16 @@
 //! reads a file and never parses: a dynamic `import()` of a file in the
 //! graph finds its module already compiled.
 //!
-//! Module names are paths relative to the entry file's directory, with `/`
-//! separators and `.`/`..` folded lexically (`lib/util.js`,
-//! `../shared/a.mjs`); the compiler names the files the same way. QuickJS
-//! uses the name as the file name in stack traces.
+//! Module names are the compiler's (paths relative to the project root,
+//! `lib/util.js`, `node_modules/zod/lib/index.js`); QuickJS uses the name as
+//! the file name in stack traces.
 //!
-//! An import the compiler resolved (the init input's import map) is looked
-//! up. Any other is resolved here, and only if relative (`./`, `../`);
-//! anything else (packages, URLs, absolute paths) is an error naming what is
-//! supported. An import that fails is recorded as it fails, so that the
-//! build report says which one it was ([`import_failure`]).
+//! The compiler resolved every import: this module only looks them up in
+//! the init input's import map, (importer, specifier, attributes) → name.
+//! An import not in the map (an `import()` of a computed specifier) fails
+//! with a `ReferenceError` saying it is not part of the build. An import
+//! that fails is recorded as it fails, so that the build report says which
+//! one it was ([`import_failure`]).
 //!
 //! # JSON and text modules
 //!
@@ -39,7 +39,7 @@ use kiln_js_runtime::UnhandledRejections;
 use rquickjs::loader::{ImportAttributes, Loader, Resolver};
 use rquickjs::{Ctx, Exception, Module, Result, Runtime, Value, module::Declared, qjs};
 use std::cell::RefCell;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 /// The name of the synthetic module that checks, at build time, that the
@@ -75,8 +75,6 @@ struct DataModule {
 /// The files of the build, shared by the resolver, the loader and `init`.
 #[derive(Default)]
 pub(crate) struct Catalog {
-    /// Every module name the resolver may return (the entry's too).
-    known: BTreeSet<String>,
     /// The imports the compiler resolved: (importer, specifier) → the
     /// attributes each was written with and its module.
     import_map: BTreeMap<(String, String), Vec<(Vec<(String, String)>, String)>>,
@@ -90,10 +88,8 @@ pub(crate) struct Catalog {
 }
 
 /// Installs the resolver and loader on `rt` and returns the catalog they
-/// share. `entry` is the program's own name; `modules` the other files.
-pub(crate) fn install(rt: &Runtime, entry: &str, modules: Vec<kiln_abi::Module>, import_map: Vec<ImportMapping>) -> Rc<Catalog> {
-    let mut known: BTreeSet<String> = modules.iter().map(|m| m.name.clone()).collect();
-    known.insert(entry.to_string());
+/// share: `modules` are the files other than the entry.
+pub(crate) fn install(rt: &Runtime, modules: Vec<kiln_abi::Module>, import_map: Vec<ImportMapping>) -> Rc<Catalog> {
     let mut sources = BTreeMap::new();
     let mut data = Vec::new();
     for module in modules {
@@ -111,7 +107,7 @@ pub(crate) fn install(rt: &Runtime, entry: &str, modules: Vec<kiln_abi::Module>,
     for mapping in import_map {
         map.entry((mapping.importer, mapping.specifier)).or_default().push((mapping.attributes, mapping.target));
     }
-    let catalog = Rc::new(Catalog { known, import_map: map, sources: RefCell::new(sources), data: RefCell::new(data) });
+    let catalog = Rc::new(Catalog { import_map: map, sources: RefCell::new(sources), data: RefCell::new(data) });
     rt.set_loader(FileResolver(catalog.clone()), FileLoader(catalog.clone()));
     catalog
 }
@@ -216,19 +212,6 @@ pub(crate) fn check_links(ctx: &Ctx<'_>, entry: &str, rejections: &UnhandledReje
     Ok(())
 }
 
-/// Joins a relative specifier onto the directory of `base` and folds `.`
-/// and `..` lexically. Returns `None` for a specifier that is not relative.
-///
-/// Names files exactly as the compiler's `module_graph::resolve` does (the
-/// compiler keys the init input's modules by those names): both call
-/// `kiln_module_path::join`.
-pub(crate) fn resolve_relative(base: &str, specifier: &str) -> Option<String> {
-    if !(specifier.starts_with("./") || specifier.starts_with("../")) {
-        return None;
-    }
-    Some(kiln_module_path::join(base, specifier))
-}
-
 thread_local! {
     /// The import that failed last, and the message it was thrown with.
     static FAILED_IMPORT: RefCell<Option<(String, ImportFailure)>> = const { RefCell::new(None) };
@@ -293,27 +276,22 @@ impl Resolver for FileResolver {
             if let Some((_, target)) = mapped.iter().find(|(written, _)| *written == pairs) {
                 return Ok(target.clone());
             }
+            // `import(specifier, options)` whose options were not written
+            // out at build time: the file is the same, whatever they ask
+            // (the loader checks what they ask for).
+            if let Some((_, target)) = mapped.first() {
+                return Ok(target.clone());
+            }
         }
-        let failure = |module: Option<String>, problem| ImportFailure { importer: Some(base.to_string()), specifier: Some(name.to_string()), module, problem };
-        match resolve_relative(base, name) {
-            Some(resolved) if self.0.known.contains(&resolved) => Ok(resolved),
-            Some(resolved) => fail_import(
-                ctx,
-                failure(None, ImportProblem::NotFound),
-                format!(
-                    "could not load module '{name}' imported from '{base}': {resolved} is not part of the build (Kiln bundles the files reached through string-literal imports at build time)"
-                ),
-                Exception::throw_reference,
+        let failure = ImportFailure { importer: Some(base.to_string()), specifier: Some(name.to_string()), module: None, problem: ImportProblem::NotFound };
+        fail_import(
+            ctx,
+            failure,
+            format!(
+                "could not load module '{name}' imported from '{base}': it is not part of the build (Kiln resolves the imports written as string literals at build time)"
             ),
-            None => fail_import(
-                ctx,
-                failure(None, ImportProblem::Unsupported),
-                format!(
-                    "unsupported import specifier '{name}' in '{base}': Kiln supports only relative paths to files ('./lib.js', '../util/a.mjs'); packages, URLs and absolute paths are not supported"
-                ),
-                Exception::throw_reference,
-            ),
-        }
+            Exception::throw_reference,
+        )
     }
 }
 
@@ -450,7 +428,7 @@ unsafe extern "C" fn export_data(ctx: *mut qjs::JSContext, m: *mut qjs::JSModule
 
 #[cfg(test)]
 mod tests {
-    use super::{ImportProblem, import_failure, resolve_relative};
+    use super::{ImportProblem, import_failure};
 
     #[test]
     fn reads_quickjs_link_errors() {
@@ -462,17 +440,5 @@ mod tests {
         assert_eq!(failure.problem, ImportProblem::Ambiguous { name: "x".into() });
         assert_eq!(import_failure("x is not defined"), None);
         assert_eq!(import_failure("'a' and 'b'"), None);
-    }
-
-    #[test]
-    fn folds_dots_relative_to_the_importer() {
-        assert_eq!(resolve_relative("main.js", "./lib.js").as_deref(), Some("lib.js"));
-        assert_eq!(resolve_relative("lib/a.js", "./b.js").as_deref(), Some("lib/b.js"));
-        assert_eq!(resolve_relative("lib/a.js", "../c.js").as_deref(), Some("c.js"));
-        assert_eq!(resolve_relative("main.js", "../util/a.mjs").as_deref(), Some("../util/a.mjs"));
-        assert_eq!(resolve_relative("../util/a.mjs", "./b.mjs").as_deref(), Some("../util/b.mjs"));
-        assert_eq!(resolve_relative("../util/a.mjs", "../../x.js").as_deref(), Some("../../x.js"));
-        assert_eq!(resolve_relative("main.js", "lodash"), None);
-        assert_eq!(resolve_relative("main.js", "/abs.js"), None);
     }
 }

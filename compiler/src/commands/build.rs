@@ -23,13 +23,27 @@ Examples:
   kiln build discount.js --invoke run     # function mode: JSON in, JSON out
   kiln build --lean discount.js --invoke run   # ~375 KB smaller, runs slower
 
+  kiln build src/index.ts -o fn.wasm      # TypeScript, npm packages, CommonJS
+  kiln build app.js --define DEBUG=false  # build-time constants
+
 A program using import/export or top-level await, or named *.mjs, is an ES
-module; anything else is a classic script (sloppy mode allowed). Relative
-imports ('./lib.js', '../util/a.mjs', and with { type: \"json\" } or
-{ type: \"text\" } any file) are compiled into the module; packages, URLs
-and absolute paths are not supported.")]
+module; anything else is a classic script (sloppy mode allowed), or, when it
+uses require/module/exports (or is named *.cjs), a CommonJS module.
+
+Everything the entry imports is resolved at build time as Node and bundlers
+do and compiled into the module: relative files with or without extension
+(./x -> x.ts, x.tsx, x.js, x.mjs, ..., x/index.*), npm packages from
+node_modules (package.json exports with the conditions kiln, wasi,
+import|require, module, default; imports (#internal); module/main), tsconfig
+paths/baseUrl, JSON, and with { type: \"text\" } any file. TypeScript and JSX
+are compiled (types removed; tsconfig.json's jsx, experimentalDecorators,
+useDefineForClassFields, verbatimModuleSyntax apply) but NOT type-checked:
+run tsc for that. process.env.NODE_ENV is \"production\". Node built-in
+modules (node:fs, ...) are a build error: the module runs on WASI. URLs are
+not supported.")]
 pub(crate) struct BuildArgs {
-    /// The JavaScript file to compile, or `-` to read it from stdin.
+    /// The JavaScript or TypeScript file to compile, or `-` to read
+    /// JavaScript from stdin.
     #[arg(value_name = "INPUT")]
     input: PathBuf,
 
@@ -93,6 +107,14 @@ pub(crate) struct BuildArgs {
     #[arg(long)]
     no_cache: bool,
 
+    /// Replace KEY (an identifier or dotted path, e.g. process.env.DEBUG)
+    /// by the JavaScript expression VALUE in every file at build time, as
+    /// esbuild's --define: strings need their quotes (`--define
+    /// 'process.env.API="v2"'`). Branches made dead are dropped.
+    /// `process.env.NODE_ENV` is `"production"` unless defined. Repeatable.
+    #[arg(long, value_name = "KEY=VALUE", value_parser = parse_define)]
+    define: Vec<(String, String)>,
+
     /// Print nothing on success.
     #[arg(short, long)]
     quiet: bool,
@@ -100,6 +122,13 @@ pub(crate) struct BuildArgs {
     /// Print how long each build step took.
     #[arg(long)]
     timings: bool,
+}
+
+fn parse_define(arg: &str) -> Result<(String, String), String> {
+    match arg.split_once('=') {
+        Some((key, value)) if !key.is_empty() => Ok((key.to_string(), value.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got `{arg}`")),
+    }
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -157,6 +186,7 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     compiler.build_time_limit(args.build_timeout);
     compiler.build_memory_limit(args.build_max_memory as u64);
     compiler.profile(if args.lean { Profile::Lean } else { Profile::Default });
+    compiler.defines(args.define.clone());
     compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, keep_parser: args.eval, ..RewriteOptions::default() });
     if !args.invoke.is_empty() {
         let (invoke, exports) = args.invoke.iter().map(|spec| kiln::split_invoke_spec(spec)).unzip();
@@ -177,8 +207,8 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     if args.timings {
         let t = &compiled.timings;
         eprintln!(
-            "timings: engine compile {:.0?}, init {:.0?}, snapshot {:.0?}, rewrite {:.0?}",
-            t.engine_compile, t.init, t.snapshot, t.rewrite
+            "timings: front end {:.1?}, engine compile {:.0?}, init {:.0?}, snapshot {:.0?}, rewrite {:.0?}",
+            t.frontend, t.engine_compile, t.init, t.snapshot, t.rewrite
         );
     }
     if !args.quiet {

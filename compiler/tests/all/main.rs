@@ -17,6 +17,7 @@ mod limits;
 mod module_shape;
 mod npm;
 mod positions;
+mod projects;
 mod sandbox;
 mod shopify;
 mod size;

@@ -1,0 +1,393 @@
+//! One file through oxc: parse, strip TypeScript / lower JSX, replace
+//! build-time constants, drop the branches they make dead, print it again
+//! with a source map, and list what it imports.
+//!
+//! A JavaScript file that none of this changes (no TypeScript, no JSX, no
+//! define to replace, not CommonJS) is passed through byte for byte: its
+//! positions need no map.
+
+use crate::settings::TsSettings;
+use oxc_allocator::Allocator;
+use oxc_ast::ast::{
+    Argument, CallExpression, Expression, ImportDeclarationSpecifier, ImportExpression, ModuleExportName, ObjectPropertyKind,
+    PropertyKey, Statement, WithClause,
+};
+use oxc_ast_visit::{Visit, walk};
+use oxc_codegen::{Codegen, CodegenOptions, CommentOptions};
+use oxc_minifier::{CompressOptions, Minifier, MinifierOptions};
+use oxc_parser::{ParseOptions, Parser};
+use oxc_semantic::{Scoping, SemanticBuilder};
+use oxc_span::{GetSpan, SourceType, Span};
+use oxc_transformer::Transformer;
+use oxc_transformer_plugins::{ReplaceGlobalDefines, ReplaceGlobalDefinesConfig};
+use std::path::Path;
+
+/// What a file is, as the engine will run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    /// An ES module (it has `import`/`export` or `import.meta`).
+    Esm,
+    /// A CommonJS module: wrapped in a factory function.
+    CommonJs,
+    /// Neither: no module syntax and no CommonJS variables. As an entry it
+    /// is a script (or detected, as today); imported, an ES module.
+    Plain,
+}
+
+/// How a specifier is asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RequestKind {
+    /// `import ... from`, `export ... from`, `import "x"`.
+    Static,
+    /// `import("x")`.
+    Dynamic,
+    /// `require("x")`.
+    Require,
+}
+
+/// What import attributes ask for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Attributes {
+    None,
+    Json,
+    Text,
+    /// Unsupported: the message and the offset to point at.
+    Bad(String, u32),
+}
+
+/// One specifier a file asks for.
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) specifier: String,
+    /// The string literal's span in the original text.
+    pub(crate) span: Span,
+    /// Where the statement (or call) starts.
+    pub(crate) statement: u32,
+    pub(crate) kind: RequestKind,
+    pub(crate) attributes: Attributes,
+    /// The names imported from it (`default`, `*` for a namespace or
+    /// `export *`), for static imports.
+    pub(crate) names: Vec<String>,
+    /// A `require` inside a `try` block: a failure to resolve it is left to
+    /// run time (where the program catches it), as esbuild does.
+    pub(crate) optional: bool,
+}
+
+/// A file after oxc.
+pub(crate) struct Transformed {
+    /// The code the engine compiles (the body only, for CommonJS).
+    pub(crate) code: String,
+    /// The map from `code` to the original text; `None` when `code` is the
+    /// original text.
+    pub(crate) map: Option<oxc_sourcemap::SourceMap<'static>>,
+    pub(crate) format: Format,
+    pub(crate) requests: Vec<Request>,
+    /// For CommonJS: the names it visibly exports (`exports.x = `,
+    /// `module.exports = { x }`), as Node's cjs-module-lexer finds them.
+    pub(crate) cjs_exports: Vec<String>,
+}
+
+/// A problem found in the file: byte span and message.
+#[derive(Debug, Clone)]
+pub(crate) struct FileError {
+    pub(crate) span: Option<Span>,
+    pub(crate) message: String,
+}
+
+/// What the caller knows about the file.
+pub(crate) struct FileContext<'a> {
+    /// The name in stack traces and maps.
+    pub(crate) name: &'a str,
+    /// Inside a package whose package.json does not say `"type": "module"`:
+    /// a `.js` file without module syntax is CommonJS there, as in Node.
+    pub(crate) commonjs_package: bool,
+    pub(crate) ts: &'a TsSettings,
+    pub(crate) defines: Option<&'a ReplaceGlobalDefinesConfig>,
+}
+
+/// The source type oxc parses `path` as.
+pub(crate) fn source_type(path: &Path) -> SourceType {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match ext {
+        "mjs" => SourceType::mjs(),
+        "cjs" => SourceType::cjs(),
+        "ts" => SourceType::ts().with_unambiguous(true),
+        "mts" => SourceType::ts(),
+        "cts" => SourceType::ts().with_commonjs(true),
+        "tsx" => SourceType::tsx().with_unambiguous(true),
+        "jsx" => SourceType::jsx().with_unambiguous(true),
+        _ => SourceType::unambiguous(),
+    }
+}
+
+pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Result<Transformed, FileError> {
+    let allocator = Allocator::default();
+    let source_type = source_type(path);
+    let options = ParseOptions { allow_return_outside_function: !source_type.is_module(), ..ParseOptions::default() };
+    let parsed = Parser::new(&allocator, source, source_type).with_options(options).parse();
+    let failed = parsed.diagnostics.iter().find(|d| d.severity == oxc_diagnostics::Severity::Error);
+    if failed.is_some() || parsed.panicked {
+        if !(source_type.is_typescript() || source_type.is_jsx()) {
+            // Plain JavaScript goes to QuickJS as it is: its own syntax
+            // error, with its position, is what the user sees, exactly as
+            // for any program that does not parse.
+            return Ok(Transformed { code: source.to_string(), map: None, format: Format::Plain, requests: Vec::new(), cjs_exports: Vec::new() });
+        }
+        return Err(failed.map(diagnostic_error).unwrap_or(FileError { span: None, message: "the parser gave up on this file".into() }));
+    }
+    let mut program = parsed.program;
+    let has_esm = program.body.iter().any(Statement::is_module_declaration) || !parsed.module_record.import_metas.is_empty();
+    let semantic = SemanticBuilder::new().with_enum_eval(true).build(&program);
+    let mut scoping = semantic.semantic.into_scoping();
+    let mut changed = false;
+    if source_type.is_typescript() || source_type.is_jsx() {
+        let options = cx.ts.transform_options(path);
+        let returned = Transformer::new(&allocator, path, &options).build_with_scoping(scoping, &mut program);
+        if let Some(error) = returned.diagnostics.iter().find(|d| d.severity == oxc_diagnostics::Severity::Error) {
+            return Err(diagnostic_error(error));
+        }
+        scoping = returned.scoping;
+        changed = true;
+    }
+    if let Some(defines) = cx.defines {
+        let returned = ReplaceGlobalDefines::new(&allocator, defines.clone()).build(scoping, &mut program);
+        if returned.changed {
+            changed = true;
+            let options = MinifierOptions { mangle: None, mangle_properties: None, compress: Some(CompressOptions::dce()) };
+            Minifier::new(options).dce(&allocator, &mut program);
+        }
+    }
+    // The program as it is now: what it imports and which CommonJS
+    // variables it uses.
+    let scoping: Scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
+    let uses = |name: &str| scoping.root_unresolved_references().keys().any(|k| k.as_str() == name);
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let format = if has_esm {
+        Format::Esm
+    } else if matches!(ext, "cjs" | "cts")
+        || (cx.commonjs_package && matches!(ext, "js" | "ts" | ""))
+        || uses("require")
+        || uses("module")
+        || uses("exports")
+    {
+        Format::CommonJs
+    } else {
+        Format::Plain
+    };
+    let mut collector = Collector { scoping: &scoping, format, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0 };
+    collector.module_declarations(&program.body);
+    collector.visit_program(&program);
+    let Collector { requests, cjs_exports, .. } = collector;
+
+    if !changed && format != Format::CommonJs && !source_type.is_typescript() {
+        return Ok(Transformed { code: source.to_string(), map: None, format, requests, cjs_exports });
+    }
+    if format == Format::CommonJs {
+        // `#!` cannot start a function body.
+        program.hashbang = None;
+    }
+    let options = CodegenOptions {
+        source_map_path: Some(cx.name.into()),
+        comments: CommentOptions { normal: false, jsdoc: false, ..CommentOptions::default() },
+        ..CodegenOptions::default()
+    };
+    let printed = Codegen::new().with_options(options).with_scoping(Some(scoping)).build(&program);
+    let map = printed.map.map(oxc_sourcemap::SourceMap::into_owned);
+    Ok(Transformed { code: printed.code, map, format, requests, cjs_exports })
+}
+
+fn diagnostic_error(error: &oxc_diagnostics::OxcDiagnostic) -> FileError {
+    let span = error.labels.first().map(|l| Span::new(l.offset() as u32, (l.offset() + l.len()) as u32));
+    let mut message = error.message.to_string();
+    if let Some(help) = &error.help {
+        message.push_str(&format!(" ({help})"));
+    }
+    FileError { span, message }
+}
+
+/// Walks the final program for what it asks for.
+struct Collector<'s> {
+    scoping: &'s Scoping,
+    format: Format,
+    requests: Vec<Request>,
+    cjs_exports: Vec<String>,
+    try_depth: usize,
+}
+
+impl Collector<'_> {
+    #[expect(clippy::too_many_arguments)]
+    fn push(&mut self, statement: u32, specifier: &str, span: Span, kind: RequestKind, attributes: Attributes, names: Vec<String>) {
+        let optional = kind == RequestKind::Require && self.try_depth > 0;
+        self.requests.push(Request { specifier: specifier.to_string(), span, statement, kind, attributes, names, optional });
+    }
+
+    /// `import`/`export ... from` at the top level.
+    fn module_declarations(&mut self, body: &[Statement<'_>]) {
+        for statement in body {
+            match statement {
+                Statement::ImportDeclaration(decl) => {
+                    let mut names = Vec::new();
+                    for specifier in decl.specifiers.iter().flatten() {
+                        names.push(match specifier {
+                            ImportDeclarationSpecifier::ImportSpecifier(s) => export_name(&s.imported),
+                            ImportDeclarationSpecifier::ImportDefaultSpecifier(_) => "default".to_string(),
+                            ImportDeclarationSpecifier::ImportNamespaceSpecifier(_) => "*".to_string(),
+                        });
+                    }
+                    let attributes = with_clause(decl.with_clause.as_deref());
+                    self.push(decl.span.start, &decl.source.value, decl.source.span, RequestKind::Static, attributes, names);
+                }
+                Statement::ExportAllDeclaration(decl) => {
+                    let attributes = with_clause(decl.with_clause.as_deref());
+                    self.push(decl.span.start, &decl.source.value, decl.source.span, RequestKind::Static, attributes, vec!["*".into()]);
+                }
+                Statement::ExportFromDeclaration(decl) => {
+                    let names = decl.specifiers.iter().map(|s| export_name(&s.local)).collect();
+                    let attributes = with_clause(decl.with_clause.as_deref());
+                    self.push(decl.span.start, &decl.source.value, decl.source.span, RequestKind::Static, attributes, names);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn is_global(&self, ident: &oxc_ast::ast::IdentifierReference<'_>) -> bool {
+        ident.reference_id.get().is_none_or(|id| self.scoping.get_reference(id).symbol_id().is_none())
+    }
+}
+
+fn export_name(name: &ModuleExportName<'_>) -> String {
+    name.name().to_string()
+}
+
+/// The `type` a `with { ... }` clause asks for.
+fn with_clause(clause: Option<&WithClause<'_>>) -> Attributes {
+    const SUPPORTED: &str = "Kiln supports with { type: \"json\" } and with { type: \"text\" }";
+    let Some(clause) = clause else { return Attributes::None };
+    let mut kind = Attributes::None;
+    for entry in &clause.with_entries {
+        let key = entry.key.as_arena_str();
+        if key.as_str() != "type" {
+            return Attributes::Bad(format!("import attribute '{key}' is not supported; {SUPPORTED}"), entry.key.span().start);
+        }
+        kind = match entry.value.value.as_str() {
+            "json" => Attributes::Json,
+            "text" => Attributes::Text,
+            other => return Attributes::Bad(format!("unsupported module type '{other}'; {SUPPORTED}"), entry.value.span.start),
+        };
+    }
+    kind
+}
+
+/// The `type` of `import(x, { with: { type: "json" } })`, when written out.
+fn dynamic_attributes(options: Option<&Expression<'_>>) -> Option<Attributes> {
+    let Some(options) = options else { return Some(Attributes::None) };
+    let Expression::ObjectExpression(object) = options else { return None };
+    for property in &object.properties {
+        let ObjectPropertyKind::ObjectProperty(p) = property else { return None };
+        if p.key.static_name().as_deref() != Some("with") {
+            continue;
+        }
+        let Expression::ObjectExpression(with) = &p.value else { return None };
+        let mut kind = Attributes::None;
+        for entry in &with.properties {
+            let ObjectPropertyKind::ObjectProperty(e) = entry else { return None };
+            let key = e.key.static_name()?;
+            let Expression::StringLiteral(value) = &e.value else { return None };
+            if key != "type" {
+                return Some(Attributes::Bad(format!("import attribute '{key}' is not supported"), e.key.span().start));
+            }
+            kind = match value.value.as_str() {
+                "json" => Attributes::Json,
+                "text" => Attributes::Text,
+                other => return Some(Attributes::Bad(format!("unsupported module type '{other}'"), value.span.start)),
+            };
+        }
+        return Some(kind);
+    }
+    Some(Attributes::None)
+}
+
+/// The name a `exports.NAME` / `module.exports.NAME` target assigns.
+fn exports_member(target: &oxc_ast::ast::AssignmentTarget<'_>) -> Option<String> {
+    let member = target.as_member_expression()?;
+    let name = member.static_property_name()?;
+    match member.object() {
+        Expression::Identifier(id) if id.name == "exports" => Some(name.to_string()),
+        Expression::StaticMemberExpression(m) if m.property.name == "exports" => match &m.object {
+            Expression::Identifier(id) if id.name == "module" => Some(name.to_string()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl<'a> Visit<'a> for Collector<'_> {
+    fn visit_try_statement(&mut self, it: &oxc_ast::ast::TryStatement<'a>) {
+        self.try_depth += 1;
+        self.visit_block_statement(&it.block);
+        self.try_depth -= 1;
+        if let Some(handler) = &it.handler {
+            self.visit_catch_clause(handler);
+        }
+        if let Some(finalizer) = &it.finalizer {
+            self.visit_block_statement(finalizer);
+        }
+    }
+
+    fn visit_import_expression(&mut self, it: &ImportExpression<'a>) {
+        if let Expression::StringLiteral(source) = &it.source {
+            // Options not written out: what they ask for is known only when
+            // the import runs; the file is still part of the build.
+            let attributes = dynamic_attributes(it.options.as_ref()).unwrap_or(Attributes::None);
+            self.push(it.span.start, &source.value, source.span, RequestKind::Dynamic, attributes, Vec::new());
+        }
+        walk::walk_import_expression(self, it);
+    }
+
+    fn visit_call_expression(&mut self, it: &CallExpression<'a>) {
+        if self.format == Format::CommonJs
+            && let Expression::Identifier(callee) = &it.callee
+            && callee.name == "require"
+            && self.is_global(callee)
+            && it.arguments.len() == 1
+            && let Some(Argument::StringLiteral(source)) = it.arguments.first()
+        {
+            self.push(it.span.start, &source.value, source.span, RequestKind::Require, Attributes::None, Vec::new());
+        }
+        walk::walk_call_expression(self, it);
+    }
+
+    fn visit_assignment_expression(&mut self, it: &oxc_ast::ast::AssignmentExpression<'a>) {
+        if self.format == Format::CommonJs {
+            if let Some(name) = exports_member(&it.left) {
+                self.cjs_exports.push(name);
+            } else if let Some(member) = it.left.as_member_expression()
+                && member.static_property_name() == Some("exports")
+                && matches!(member.object(), Expression::Identifier(id) if id.name == "module")
+                && let Expression::ObjectExpression(object) = &it.right
+            {
+                for property in &object.properties {
+                    if let ObjectPropertyKind::ObjectProperty(p) = property
+                        && let Some(name) = p.key.static_name()
+                        && !matches!(p.key, PropertyKey::PrivateIdentifier(_))
+                    {
+                        self.cjs_exports.push(name.to_string());
+                    }
+                }
+            }
+        }
+        walk::walk_assignment_expression(self, it);
+    }
+}
+
+/// The static imports of a JavaScript text (specifier, offset of its
+/// literal), parsed as a module or a script, whichever it is.
+pub(crate) fn static_imports(text: &str) -> Vec<(String, usize)> {
+    let allocator = Allocator::default();
+    let parsed = Parser::new(&allocator, text, SourceType::unambiguous()).parse();
+    let scoping = Scoping::default();
+    let mut collector = Collector { scoping: &scoping, format: Format::Esm, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0 };
+    collector.module_declarations(&parsed.program.body);
+    collector.requests.into_iter().map(|r| (r.specifier, r.span.start as usize)).collect()
+}

@@ -1,0 +1,179 @@
+//! The front end on small projects written to a temporary directory.
+
+use kiln_frontend::{DiagnosticKind, Entry, EntryFormat, Graph, ModuleKind, Options, build};
+use std::path::Path;
+
+fn project(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+    dir
+}
+
+fn graph(dir: &Path, entry: &str) -> Result<Graph, kiln_frontend::Diagnostic> {
+    let path = dir.join(entry);
+    let text = std::fs::read_to_string(&path).unwrap();
+    build(Entry { path: &path, text: &text }, &Options::default())
+}
+
+fn target<'g>(graph: &'g Graph, importer: &str, specifier: &str) -> Option<&'g str> {
+    graph.imports.iter().find(|i| i.importer == importer && i.specifier == specifier).map(|i| i.name.as_str())
+}
+
+#[test]
+fn plain_javascript_passes_through_unchanged() {
+    let main = "import { a } from './lib/a.js';\nconsole.log(a)\n";
+    let dir = project(&[("main.js", main), ("lib/a.js", "export const a = 1;\n")]);
+    let g = graph(dir.path(), "main.js").unwrap();
+    assert_eq!(g.entry.name, "main.js");
+    assert_eq!(g.entry.text, main);
+    assert!(g.entry.source_map.is_none());
+    assert_eq!(g.entry_format, EntryFormat::Module);
+    assert_eq!(target(&g, "main.js", "./lib/a.js"), Some("lib/a.js"));
+    assert_eq!(g.modules[0].text, "export const a = 1;\n");
+}
+
+#[test]
+fn typescript_is_stripped_and_extensionless_imports_resolve() {
+    let dir = project(&[
+        ("package.json", "{}"),
+        ("src/index.ts", "import type { T } from './types';\nimport { Color } from './color';\nexport * from './run';\nconst c: Color = Color.Red;\nconsole.log(c satisfies number);\n"),
+        ("src/types.ts", "export interface T { x: number }\n"),
+        ("src/color.ts", "export enum Color { Red, Green }\n"),
+        ("src/run/index.ts", "export const run = (x: number): number => x;\n"),
+    ]);
+    let g = graph(dir.path(), "src/index.ts").unwrap();
+    assert_eq!(g.entry.name, "src/index.ts");
+    assert!(!g.entry.text.contains("satisfies") && !g.entry.text.contains("./types"), "{}", g.entry.text);
+    assert!(g.entry.source_map.is_some());
+    assert_eq!(target(&g, "src/index.ts", "./color"), Some("src/color.ts"));
+    assert_eq!(target(&g, "src/index.ts", "./run"), Some("src/run/index.ts"));
+    assert_eq!(target(&g, "src/index.ts", "./types"), None, "type-only imports are elided");
+    let color = g.module("src/color.ts").unwrap();
+    assert!(color.text.contains("Color[Color[\"Red\"] = 0]"), "{}", color.text);
+}
+
+#[test]
+fn a_js_specifier_names_the_ts_file() {
+    let dir = project(&[("main.ts", "import { x } from './x.js';\nconsole.log(x);\n"), ("x.ts", "export const x: number = 1;\n")]);
+    let g = graph(dir.path(), "main.ts").unwrap();
+    assert_eq!(target(&g, "main.ts", "./x.js"), Some("x.ts"));
+}
+
+#[test]
+fn packages_resolve_through_exports_conditions_and_main() {
+    let dir = project(&[
+        ("main.mjs", "import a from 'esm-pkg';\nimport b from 'esm-pkg/sub';\nimport c from 'main-pkg';\nimport d from '#internal';\nconsole.log(a, b, c, d);\n"),
+        ("package.json", r##"{ "imports": { "#internal": "./internal.js" } }"##),
+        ("internal.js", "export default 'internal';\n"),
+        (
+            "node_modules/esm-pkg/package.json",
+            r#"{ "type": "module", "exports": { ".": { "node": "./node.js", "import": "./esm.js", "default": "./cjs.js" }, "./sub": "./sub.js" } }"#,
+        ),
+        ("node_modules/esm-pkg/esm.js", "export default 'esm';\n"),
+        ("node_modules/esm-pkg/sub.js", "export default 'sub';\n"),
+        ("node_modules/main-pkg/package.json", r#"{ "main": "lib/index.js", "module": "es/index.js" }"#),
+        ("node_modules/main-pkg/es/index.js", "export default 'module field';\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(target(&g, "main.mjs", "esm-pkg"), Some("node_modules/esm-pkg/esm.js"));
+    assert_eq!(target(&g, "main.mjs", "esm-pkg/sub"), Some("node_modules/esm-pkg/sub.js"));
+    assert_eq!(target(&g, "main.mjs", "main-pkg"), Some("node_modules/main-pkg/es/index.js"));
+    assert_eq!(target(&g, "main.mjs", "#internal"), Some("internal.js"));
+}
+
+#[test]
+fn commonjs_files_become_factories_with_a_registry_and_facades() {
+    let dir = project(&[
+        ("main.mjs", "import groupBy from 'lod/groupBy';\nimport { groupBy as g2 } from 'lod';\nconsole.log(groupBy === g2);\n"),
+        ("node_modules/lod/package.json", r#"{ "main": "index.js" }"#),
+        ("node_modules/lod/index.js", "exports.groupBy = require('./groupBy');\n"),
+        ("node_modules/lod/groupBy.js", "var base = require('./_base.js');\nmodule.exports = function groupBy() { return base; };\n"),
+        ("node_modules/lod/_base.js", "module.exports = 'base';\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(target(&g, "main.mjs", "lod/groupBy"), Some("kiln:cjs-esm/node_modules/lod/groupBy.js"));
+    assert_eq!(target(&g, "main.mjs", "lod"), Some("kiln:cjs-esm/node_modules/lod/index.js"));
+    let facade = g.module("kiln:cjs-esm/node_modules/lod/index.js").unwrap();
+    assert!(facade.text.contains("as \"groupBy\""), "{}", facade.text);
+    let factory = g.module("node_modules/lod/groupBy.js").unwrap();
+    assert!(factory.text.starts_with("export default (function (exports, require, module, __filename, __dirname) {\n"));
+    let registry = g.module("kiln:cjs").unwrap();
+    assert!(registry.text.contains("\"./_base.js\": "), "{}", registry.text);
+}
+
+#[test]
+fn a_commonjs_entry_runs_through_its_facade() {
+    let dir = project(&[("main.js", "const x = require('./x');\nconsole.log(x);\n"), ("x.js", "module.exports = 42;\n")]);
+    let g = graph(dir.path(), "main.js").unwrap();
+    assert_eq!(g.entry.name, "kiln:cjs-esm/main.js");
+    assert_eq!(g.entry_format, EntryFormat::Module);
+    assert!(g.module("main.js").is_some_and(|m| m.text.contains("require(\"./x\")")));
+}
+
+#[test]
+fn node_env_is_production_and_dead_branches_go() {
+    let dir = project(&[(
+        "main.js",
+        "if (process.env.NODE_ENV !== 'production') { require('./dev.js'); } else { console.log('prod'); }\n",
+    )]);
+    let g = graph(dir.path(), "main.js").unwrap();
+    let text = &g.entry.text;
+    assert!(!text.contains("dev.js") && text.contains("prod"), "{text}");
+}
+
+#[test]
+fn json_from_packages_and_require_of_json() {
+    let dir = project(&[
+        ("main.js", "import data from 'pkg/data.json';\nconst again = require('pkg/data.json');\nconsole.log(data, again);\n"),
+        ("node_modules/pkg/package.json", "{}"),
+        ("node_modules/pkg/data.json", "{\"a\": 1}"),
+    ]);
+    let err = graph(dir.path(), "main.js");
+    // Mixing import and require makes main.js an ES module without require.
+    let g = err.unwrap();
+    let json = g.module("node_modules/pkg/data.json").unwrap();
+    assert_eq!(json.kind, ModuleKind::Json { typed: false, untyped: true });
+}
+
+#[test]
+fn errors_name_the_package_the_position_and_the_chain() {
+    let dir = project(&[("src/index.ts", "import { z } from 'zod';\nconsole.log(z);\n")]);
+    let err = graph(dir.path(), "src/index.ts").unwrap_err();
+    assert_eq!(err.kind, DiagnosticKind::Import);
+    assert_eq!(err.message, "cannot find package 'zod' (imported at index.ts:1:19); is it installed? run npm install");
+
+    let dir = project(&[
+        ("main.js", "import a from 'pkg-a';\n"),
+        ("node_modules/pkg-a/package.json", r#"{ "main": "index.js" }"#),
+        ("node_modules/pkg-a/index.js", "const fs = require('node:fs');\n"),
+    ]);
+    let err = graph(dir.path(), "main.js").unwrap_err();
+    assert!(err.message.contains("chain: main.js → pkg-a → node:fs"), "{}", err.message);
+    assert_eq!(err.file, "node_modules/pkg-a/index.js");
+
+    let dir = project(&[
+        ("main.js", "import a from 'only-node';\n"),
+        ("node_modules/only-node/package.json", r#"{ "exports": { "node": "./n.js", "browser": "./b.js" } }"#),
+    ]);
+    let err = graph(dir.path(), "main.js").unwrap_err();
+    assert!(err.message.contains("it offers node, browser"), "{}", err.message);
+}
+
+#[test]
+fn a_typescript_syntax_error_points_into_the_ts_file() {
+    let dir = project(&[("main.ts", "let x: number = ;\n")]);
+    let err = graph(dir.path(), "main.ts").unwrap_err();
+    assert_eq!(err.kind, DiagnosticKind::Syntax);
+    assert_eq!(err.file, "main.ts");
+    assert_eq!(err.offset, Some(16));
+}
+
+#[test]
+fn optional_requires_in_try_blocks_do_not_fail_the_build() {
+    let dir = project(&[("main.js", "let x; try { x = require('not-installed'); } catch { x = null; }\nmodule.exports = x;\n")]);
+    assert!(graph(dir.path(), "main.js").is_ok());
+}
