@@ -99,6 +99,22 @@ fn map_position(map: &kiln_frontend::SourceMap<'_>, generated: &str, line: usize
     Some((token.get_src_line() as usize + 1, token.get_src_col() as usize + delta + 1))
 }
 
+/// The front end's stack: deep enough for any program the engine itself
+/// can compile (QuickJS's own limit is far lower).
+const FRONTEND_STACK: usize = 1 << 30;
+
+/// Runs `f` on a thread with [`FRONTEND_STACK`] of stack.
+fn on_big_stack<T: Send>(f: impl FnOnce() -> T + Send) -> Result<T, Error> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .stack_size(FRONTEND_STACK)
+            .spawn_scoped(scope, f)
+            .map_err(|e| Error::InvalidInput(format!("starting the front end: {e}")))?
+            .join()
+            .map_err(|_| Error::InvalidInput("the front end failed".into()))
+    })
+}
+
 /// Collects the program of `source`, read from a file in `dir`.
 ///
 /// # Errors
@@ -108,7 +124,9 @@ fn map_position(map: &kiln_frontend::SourceMap<'_>, generated: &str, line: usize
 /// for a bad define.
 pub(crate) fn collect(source: &Source, dir: &Path, options: &kiln_frontend::Options) -> Result<Program, Error> {
     let path = dir.join(&source.name);
-    let graph = kiln_frontend::build(kiln_frontend::Entry { path: &path, text: &source.text }, options).map_err(from_diagnostic)?;
+    // oxc's parser and printer recurse as deep as the program nests: they
+    // run on a thread with room for that (reserved, not committed, memory).
+    let graph = on_big_stack(|| kiln_frontend::build(kiln_frontend::Entry { path: &path, text: &source.text }, options))?.map_err(from_diagnostic)?;
     let kiln_frontend::Graph { entry, entry_format, modules, imports } = graph;
     let kind = match (entry_format, source.kind) {
         _ if entry.name.starts_with(kiln_frontend::FACADE_PREFIX) => SourceKind::Module,
@@ -152,7 +170,7 @@ pub(crate) fn collect(source: &Source, dir: &Path, options: &kiln_frontend::Opti
 ///
 /// [`Error::Import`] at the first static import.
 pub(crate) fn refuse_imports(entry: &Source) -> Result<Program, Error> {
-    match kiln_frontend::first_static_import(&entry.text) {
+    match on_big_stack(|| kiln_frontend::first_static_import(&entry.text))? {
         None => Ok(Program::alone(entry.clone())),
         Some((specifier, offset)) => Err(Error::import_at(
             &entry.name,

@@ -160,23 +160,25 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     // The program as it is now: what it imports and which CommonJS
     // variables it uses.
     let scoping: Scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
-    let uses = |name: &str| scoping.root_unresolved_references().keys().any(|k| k.as_str() == name);
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let format = if has_esm {
-        Format::Esm
-    } else if matches!(ext, "cjs" | "cts")
-        || (cx.commonjs_package && matches!(ext, "js" | "ts" | ""))
-        || uses("require")
-        || uses("module")
-        || uses("exports")
-    {
-        Format::CommonJs
-    } else {
-        Format::Plain
+    let collect = |format: Format| {
+        let mut collector = Collector { scoping: &scoping, format, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0, assigns_exports: false };
+        collector.module_declarations(&program.body);
+        collector.visit_program(&program);
+        collector
     };
-    let mut collector = Collector { scoping: &scoping, format, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0 };
-    collector.module_declarations(&program.body);
-    collector.visit_program(&program);
+    let collector = if has_esm {
+        collect(Format::Esm)
+    } else if matches!(ext, "cjs" | "cts") || (cx.commonjs_package && matches!(ext, "js" | "ts" | "")) {
+        collect(Format::CommonJs)
+    } else {
+        // CommonJS only if it calls `require` or assigns `module.exports` /
+        // `exports.x`: a mere `typeof require` test is no reason to wrap
+        // (and make strict) a script.
+        let probe = collect(Format::CommonJs);
+        if probe.assigns_exports || probe.requests.iter().any(|r| r.kind == RequestKind::Require) { probe } else { collect(Format::Plain) }
+    };
+    let format = collector.format;
     let Collector { requests, cjs_exports, .. } = collector;
 
     if !changed && format != Format::CommonJs && !source_type.is_typescript() {
@@ -212,6 +214,8 @@ struct Collector<'s> {
     requests: Vec<Request>,
     cjs_exports: Vec<String>,
     try_depth: usize,
+    /// Assigns `module.exports` or `exports.x`.
+    assigns_exports: bool,
 }
 
 impl Collector<'_> {
@@ -360,7 +364,14 @@ impl<'a> Visit<'a> for Collector<'_> {
 
     fn visit_assignment_expression(&mut self, it: &oxc_ast::ast::AssignmentExpression<'a>) {
         if self.format == Format::CommonJs {
+            let module_exports = it.left.as_member_expression().is_some_and(|m| {
+                m.static_property_name() == Some("exports") && matches!(m.object(), Expression::Identifier(id) if id.name == "module")
+            });
+            if module_exports {
+                self.assigns_exports = true;
+            }
             if let Some(name) = exports_member(&it.left) {
+                self.assigns_exports = true;
                 self.cjs_exports.push(name);
             } else if let Some(member) = it.left.as_member_expression()
                 && member.static_property_name() == Some("exports")
@@ -387,7 +398,7 @@ pub(crate) fn static_imports(text: &str) -> Vec<(String, usize)> {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, text, SourceType::unambiguous()).parse();
     let scoping = Scoping::default();
-    let mut collector = Collector { scoping: &scoping, format: Format::Esm, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0 };
+    let mut collector = Collector { scoping: &scoping, format: Format::Esm, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0, assigns_exports: false };
     collector.module_declarations(&parsed.program.body);
     collector.requests.into_iter().map(|r| (r.specifier, r.span.start as usize)).collect()
 }
