@@ -55,13 +55,20 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
     let unwanted: Vec<_> = module
         .exports
         .iter()
-        .filter(|e| !KEPT_EXPORTS.contains(&e.name.as_str()) && !options.invoked.contains(&e.name))
+        .filter(|e| !KEPT_EXPORTS.contains(&e.name.as_str()) && !options.invoked.contains(&e.name) && e.name != HOST_STACK_EXPORT)
         .map(|e| e.id())
         .collect();
     for id in unwanted {
         module.exports.delete(id);
     }
     walrus::passes::gc::run(&mut module);
+    // Only now: the cell's global must outlive the dead-code pass, so that
+    // the global section stays the snapshot's (a splice puts the next
+    // snapshot's globals in its place, see `crate::splice`).
+    let cell_export = module.exports.iter().find(|e| e.name == HOST_STACK_EXPORT).map(|e| e.id());
+    if let Some(export) = cell_export {
+        module.exports.delete(export);
+    }
 
     let customs: Vec<_> = module.customs.iter().map(|(id, _)| id).collect();
     for id in customs {
