@@ -362,6 +362,9 @@ impl Walk {
                 Some("json") => KindKey::Json,
                 Some("js" | "mjs" | "cjs" | "jsx" | "ts" | "mts" | "cts" | "tsx") => KindKey::Js,
                 _ if request.kind == RequestKind::Require => KindKey::Js,
+                // `import('./x.txt')` without attributes: what it asks for
+                // is known only when it runs (as before the front end).
+                _ if request.kind == RequestKind::Dynamic => return Ok(None),
                 _ => {
                     let spec = &request.specifier;
                     return Err(fail(
