@@ -133,9 +133,10 @@ pub(crate) fn collect(source: &Source, dir: &Path, options: &kiln_frontend::Opti
         (kiln_frontend::EntryFormat::Module, SourceKind::Detect) => SourceKind::Module,
         (_, kind) => kind,
     };
-    // Position tables (kiln-positions) for every file the front end changed:
-    // the engine maps stack frames of those files back to the file as written.
-    let mut position_tables: Vec<(String, Vec<u8>)> = Vec::new();
+    // Position tables (kiln-positions) for every file the front end changed,
+    // after those the caller brought for code it generated itself: the
+    // engine maps stack frames of those files back to the file as written.
+    let mut position_tables = source.position_tables.clone();
     if let Some(map) = &entry.source_map {
         position_tables.push((entry.name.clone(), kiln_positions::encode(map, &entry.text, &entry.name)));
     }
