@@ -171,6 +171,11 @@ pub(crate) fn collect(source: &Source, dir: &Path, options: &kiln_frontend::Opti
 ///
 /// [`Error::Import`] at the first static import.
 pub(crate) fn refuse_imports(entry: &Source) -> Result<Program, Error> {
+    // In a classic script an import declaration is a syntax error, which
+    // the engine reports.
+    if entry.kind == SourceKind::Script {
+        return Ok(Program::alone(entry.clone()));
+    }
     match on_big_stack(|| kiln_frontend::first_static_import(&entry.text))? {
         None => Ok(Program::alone(entry.clone())),
         Some((specifier, offset)) => Err(Error::import_at(

@@ -397,6 +397,12 @@ impl<'a> Visit<'a> for Collector<'_> {
 pub(crate) fn static_imports(text: &str) -> Vec<(String, usize)> {
     let allocator = Allocator::default();
     let parsed = Parser::new(&allocator, text, SourceType::unambiguous()).parse();
+    // A program with a syntax error (early errors included) names no import:
+    // the engine reports the error itself, before any import, as it does
+    // for a program read from a file.
+    if parsed.panicked || parsed.diagnostics.has_errors() || SemanticBuilder::new().with_check_syntax_error(true).build(&parsed.program).diagnostics.has_errors() {
+        return Vec::new();
+    }
     let scoping = Scoping::default();
     let mut collector = Collector { scoping: &scoping, format: Format::Esm, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0, assigns_exports: false };
     collector.module_declarations(&parsed.program.body);
