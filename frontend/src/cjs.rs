@@ -2,8 +2,11 @@
 //!
 //! - Each CommonJS file becomes an ES module under its own name whose
 //!   default export is its factory, `function (exports, require, module,
-//!   __filename, __dirname) { <the file> }`: evaluating it runs nothing,
-//!   and stack frames inside the file name the file.
+//!   __filename, __dirname, global) { <the file> }`: evaluating it runs
+//!   nothing, and stack frames inside the file name the file. `global` is
+//!   `globalThis`, as in Node: packages find the global object through it
+//!   (lodash falls back to `Function('return this')()` otherwise, which
+//!   needs the parser a module ships without).
 //! - One registry module, [`REGISTRY`], imports every factory (and every ES
 //!   module or JSON file some CommonJS file requires) and holds the table
 //!   of what each `require(specifier)` of each file leads to, resolved at
@@ -24,7 +27,7 @@ pub const REGISTRY: &str = "kiln:cjs";
 pub const FACADE_PREFIX: &str = "kiln:cjs-esm/";
 
 /// The first line of a wrapped CommonJS file.
-const WRAPPER_HEAD: &str = "export default (function (exports, require, module, __filename, __dirname) {\n";
+const WRAPPER_HEAD: &str = "export default (function (exports, require, module, __filename, __dirname, global) {\n";
 const WRAPPER_TAIL: &str = "\n});\n";
 
 /// The module text of a CommonJS file whose body is `code`, and its map
@@ -121,7 +124,7 @@ export function load(i) {
   const module = { id: m.filename, filename: m.filename, loaded: false, exports: {}, children: [], paths: [] };
   cache[i] = module;
   try {
-    m.factory.call(module.exports, module.exports, requireFrom(m), module, m.filename, m.dirname);
+    m.factory.call(module.exports, module.exports, requireFrom(m), module, m.filename, m.dirname, globalThis);
   } catch (error) {
     cache[i] = undefined;
     throw error;
