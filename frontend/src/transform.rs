@@ -136,7 +136,10 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
         return Err(failed.map(diagnostic_error).unwrap_or(FileError { span: None, message: "the parser gave up on this file".into() }));
     }
     let mut program = parsed.program;
-    let has_esm = program.body.iter().any(Statement::is_module_declaration) || !parsed.module_record.import_metas.is_empty();
+    // `export =` is TypeScript's CommonJS export (it becomes `module.exports
+    // =`), not a reason to take the file for an ES module.
+    let is_esm_syntax = |s: &Statement| s.is_module_declaration() && !matches!(s, Statement::TSExportAssignment(_));
+    let has_esm = program.body.iter().any(is_esm_syntax) || !parsed.module_record.import_metas.is_empty();
     let semantic = SemanticBuilder::new().with_enum_eval(true).build(&program);
     let mut scoping = semantic.semantic.into_scoping();
     let mut changed = false;
