@@ -100,7 +100,7 @@ fn commonjs_files_become_factories_with_a_registry_and_facades() {
     let facade = g.module("kiln:cjs-esm/node_modules/lod/index.js").unwrap();
     assert!(facade.text.contains("as \"groupBy\""), "{}", facade.text);
     let factory = g.module("node_modules/lod/groupBy.js").unwrap();
-    assert!(factory.text.starts_with("export default (function (exports, require, module, __filename, __dirname) {\n"));
+    assert!(factory.text.starts_with("export default (function (exports, require, module, __filename, __dirname, global) {\n"));
     let registry = g.module("kiln:cjs").unwrap();
     assert!(registry.text.contains("\"./_base.js\": "), "{}", registry.text);
 }
