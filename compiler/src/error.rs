@@ -95,13 +95,6 @@ impl Error {
         move |source| Error::Io { action, path, source }
     }
 
-    /// An [`Error::Import`] pointing at byte `offset` of `file`'s `text`.
-    pub(crate) fn import_at(file: &str, text: &str, offset: usize, message: String) -> Error {
-        let mut location = crate::module_graph::line_column(text, offset);
-        location.file = file.to_string();
-        let frame = crate::diagnostic::code_frame(file, text, &location, &format!("ImportError: {message}"));
-        Error::Import { message, location: Some(location), frame }
-    }
 
     /// True when the user's JavaScript is at fault (exit status 1), as
     /// opposed to a usage or environment problem.

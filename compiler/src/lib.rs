@@ -36,8 +36,10 @@ mod error;
 pub mod limits;
 mod module_graph;
 mod output;
+mod report;
 mod rewrite;
 mod runner;
+mod sections;
 mod source;
 mod splice;
 
@@ -263,7 +265,7 @@ impl Compiler {
     }
 
     fn init_input(&self, program: &module_graph::Program) -> Vec<u8> {
-        program.entry.init_input(&program.modules, &program.imports, self.function_mode.as_ref(), self.limits)
+        program.init_input(self.function_mode.as_ref(), self.limits)
     }
 
     /// The program of `source`: the entry as the front end compiles it and
@@ -292,7 +294,7 @@ impl Compiler {
             return diagnostic::stack_exhausted(&program.entry, self.locate_stack_exhaustion(program));
         }
         match error {
-            SnapshotError::InitFailed { report, .. } => diagnostic::from_report(report, program),
+            SnapshotError::InitFailed { report, .. } => report::from_report(report, program),
             SnapshotError::InitTimedOut { limit, .. } => Error::JsException {
                 name: "Error".into(),
                 message: format!(
@@ -319,7 +321,7 @@ impl Compiler {
         let text = source.text.as_str();
         let exhausts = |len: usize| {
             let prefix = Source { text: text[..len].to_string(), ..source.clone() };
-            matches!(self.snapshotter.check(self.engine, &prefix.init_input(&program.modules, &program.imports, None, self.limits)), Err(e) if ran_out_of_stack(&e))
+            matches!(self.snapshotter.check(self.engine, &module_graph::init_input(&prefix, &program.modules, &program.imports, None, self.limits)), Err(e) if ran_out_of_stack(&e))
         };
         if !exhausts(text.len()) {
             return None;

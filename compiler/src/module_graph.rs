@@ -11,7 +11,7 @@
 
 use crate::error::{Error, JsLocation};
 use crate::source::{Source, SourceKind};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// A module of the program other than the entry (or the entry imported as
 /// text).
@@ -30,23 +30,8 @@ pub struct ModuleFile {
     pub original: Option<String>,
 }
 
-/// What a file is imported as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ModuleKind {
-    /// An ES module.
-    JavaScript,
-    /// A JSON module: imported `with { type: "json" }` (`typed`) and/or,
-    /// being a `.json` file, without attributes (`untyped`). The engine keeps
-    /// the two forms apart, as distinct modules.
-    Json {
-        /// Imported `with { type: "json" }`.
-        typed: bool,
-        /// Imported without attributes.
-        untyped: bool,
-    },
-    /// A text module (`with { type: "text" }`).
-    Text,
-}
+/// What a file is imported as: the front end's kind, one type on both sides.
+pub use kiln_frontend::ModuleKind;
 
 /// The whole program as the engine compiles it.
 #[derive(Debug, Clone)]
@@ -61,6 +46,11 @@ pub(crate) struct Program {
 }
 
 impl Program {
+    /// The engine's init input for this program (see [`init_input`]).
+    pub(crate) fn init_input(&self, function_mode: Option<&kiln_abi::FunctionMode>, limits: kiln_abi::BuildLimits) -> Vec<u8> {
+        init_input(&self.entry, &self.modules, &self.imports, function_mode, limits)
+    }
+
     /// A program of one file and no imports.
     pub(crate) fn alone(entry: Source) -> Self {
         Program { entry, entry_map: None, modules: Vec::new(), imports: Vec::new() }
@@ -84,6 +74,48 @@ impl Program {
         let (line, column) = map_position(map, text, location.line, location.column)?;
         Some((JsLocation { file: location.file.clone(), line, column }, original))
     }
+}
+
+/// The engine's init input: the entry `entry`, the files it imports (JSON
+/// and text ones after the JavaScript, the order the engine loads data
+/// modules in), the import map and function mode.
+pub(crate) fn init_input(entry: &Source, modules: &[ModuleFile], imports: &[kiln_frontend::Import], function_mode: Option<&kiln_abi::FunctionMode>, limits: kiln_abi::BuildLimits) -> Vec<u8> {
+    let kind = match entry.kind {
+        SourceKind::Script => kiln_abi::SourceKind::Script,
+        SourceKind::Module => kiln_abi::SourceKind::Module,
+        SourceKind::Detect => kiln_abi::SourceKind::Auto,
+    };
+    let module = |name: &str, kind, text: &str| kiln_abi::Module { name: name.to_string(), kind, source: text.as_bytes().to_vec(), source_map: None };
+    let mut files = vec![module(&entry.name, kiln_abi::ModuleKind::JavaScript(kind), &entry.text)];
+    let (code, data): (Vec<&ModuleFile>, Vec<&ModuleFile>) = modules.iter().partition(|m| m.kind == ModuleKind::JavaScript);
+    for file in code.into_iter().chain(data) {
+        let kind = match file.kind {
+            ModuleKind::JavaScript => kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module),
+            ModuleKind::Json { typed, untyped } => kiln_abi::ModuleKind::Json { typed, untyped },
+            ModuleKind::Text => kiln_abi::ModuleKind::Text,
+        };
+        files.push(module(&file.name, kind, &file.text));
+    }
+    for file in files.iter_mut().filter(|f| matches!(f.kind, kiln_abi::ModuleKind::JavaScript(_))) {
+        file.source_map = entry.position_tables.iter().find(|(name, _)| *name == file.name).map(|(_, table)| table.clone());
+    }
+    let import_map = imports
+        .iter()
+        .map(|i| kiln_abi::ImportMapping {
+            importer: i.importer.clone(),
+            specifier: i.specifier.clone(),
+            attributes: i.attributes.clone(),
+            target: i.name.clone(),
+        })
+        .collect();
+    kiln_abi::InitInput {
+        entry: entry.name.clone(),
+        modules: files,
+        import_map,
+        function_mode: function_mode.cloned(),
+        limits,
+    }
+    .encode()
 }
 
 /// 1-based `line`:`column` (characters) of `generated` through `map`, as a
@@ -152,11 +184,7 @@ pub(crate) fn collect(source: &Source, dir: &Path, options: &kiln_frontend::Opti
         .map(|m| ModuleFile {
             name: m.name,
             text: m.text,
-            kind: match m.kind {
-                kiln_frontend::ModuleKind::JavaScript => ModuleKind::JavaScript,
-                kiln_frontend::ModuleKind::Json { typed, untyped } => ModuleKind::Json { typed, untyped },
-                kiln_frontend::ModuleKind::Text => ModuleKind::Text,
-            },
+            kind: m.kind,
             source_map: m.source_map,
             original: m.original,
         })
@@ -178,7 +206,7 @@ pub(crate) fn refuse_imports(entry: &Source) -> Result<Program, Error> {
     }
     match on_big_stack(|| kiln_frontend::first_static_import(&entry.text))? {
         None => Ok(Program::alone(entry.clone())),
-        Some((specifier, offset)) => Err(Error::import_at(
+        Some((specifier, offset)) => Err(crate::diagnostic::import_at(
             &entry.name,
             &entry.text,
             offset,
@@ -190,11 +218,11 @@ pub(crate) fn refuse_imports(entry: &Source) -> Result<Program, Error> {
 fn from_diagnostic(d: kiln_frontend::Diagnostic) -> Error {
     match d.kind {
         kiln_frontend::DiagnosticKind::Input => Error::InvalidInput(d.message),
-        kiln_frontend::DiagnosticKind::Import => Error::import_at(&d.file, &d.text, d.offset.unwrap_or(0), d.message),
+        kiln_frontend::DiagnosticKind::Import => crate::diagnostic::import_at(&d.file, &d.text, d.offset.unwrap_or(0), d.message),
         kiln_frontend::DiagnosticKind::Syntax => {
             let name = "SyntaxError".to_string();
             let location = d.offset.map(|offset| {
-                let mut location = line_column(&d.text, offset);
+                let mut location = crate::diagnostic::line_column(&d.text, offset);
                 location.file = d.file.clone();
                 location
             });
@@ -204,27 +232,47 @@ fn from_diagnostic(d: kiln_frontend::Diagnostic) -> Error {
     }
 }
 
-/// Where the engine finds files: the entry's directory.
-pub(crate) fn base_dir_of(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-/// The 1-based line and column (in characters) of byte `offset`.
-pub(crate) fn line_column(text: &str, offset: usize) -> JsLocation {
-    let (line, column) = kiln_frontend::line_column(text, offset);
-    JsLocation { file: String::new(), line, column }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn positions_are_one_based_in_characters() {
-        let loc = line_column("a\nλb 'x'", 6);
-        assert_eq!((loc.line, loc.column), (2, 4));
+    fn init_input_carries_every_file_javascript_first() {
+        let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
+        let decode = |bytes: Vec<u8>| kiln_abi::InitInput::decode(&bytes).unwrap();
+        let alone = decode(init_input(&s, &[], &[], None, kiln_abi::BuildLimits::default()));
+        assert_eq!(alone.entry, "a.mjs");
+        assert_eq!(alone.entry_module().map(|m| (m.kind, m.source.as_slice())), Some((kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module), &b"export {}"[..])));
+        let file = |name: &str, text: &str, kind| ModuleFile { name: name.into(), text: text.into(), kind, source_map: None, original: None };
+        let data = [
+            file("d.json", "{}", ModuleKind::Json { typed: true, untyped: true }),
+            file("lib/b c.js", "export let b", ModuleKind::JavaScript),
+            file("a.mjs", "xy", ModuleKind::Text),
+        ];
+        let input = decode(init_input(&s, &data, &[], None, kiln_abi::BuildLimits::default()));
+        let names: Vec<(&str, kiln_abi::ModuleKind)> = input.modules.iter().map(|m| (m.name.as_str(), m.kind)).collect();
+        assert_eq!(
+            names,
+            [
+                ("a.mjs", kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module)),
+                ("lib/b c.js", kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module)),
+                ("d.json", kiln_abi::ModuleKind::Json { typed: true, untyped: true }),
+                ("a.mjs", kiln_abi::ModuleKind::Text),
+            ]
+        );
+        let mode = kiln_abi::FunctionMode { invoke: vec!["run".into(), "default".into()], io: kiln_abi::IoMode::Ndjson };
+        assert_eq!(decode(init_input(&s, &[], &[], Some(&mode), kiln_abi::BuildLimits::default())).function_mode, Some(mode));
+        let import = kiln_frontend::Import {
+            importer: "a.mjs".into(),
+            specifier: "./d".into(),
+            attributes: vec![("type".into(), "json".into())],
+            name: "d.json".into(),
+            statement: 0,
+            offset: 7,
+        };
+        let mapped = decode(init_input(&s, &data, std::slice::from_ref(&import), None, kiln_abi::BuildLimits::default())).import_map;
+        assert_eq!((mapped[0].specifier.as_str(), mapped[0].target.as_str(), mapped[0].attributes.len()), ("./d", "d.json", 1));
     }
+
+
 }

@@ -82,7 +82,7 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
     }
     // walrus keeps the snapshot's segments as they are; the data section
     // is re-encoded, merged, by the same code as a splice's.
-    crate::splice::with_data(&module.emit_wasm(), crate::splice::snapshot_data(snapshot)?)
+    crate::sections::with_data(&module.emit_wasm(), crate::sections::snapshot_data(snapshot)?)
 }
 
 /// QuickJS functions that recurse (one call per nesting level of their

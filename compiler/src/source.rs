@@ -2,8 +2,7 @@
 //! whether it is a classic script or an ES module.
 
 use crate::error::Error;
-use crate::module_graph::{ModuleFile, ModuleKind};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Whether a program is compiled as a classic script or an ES module.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,7 +120,7 @@ impl Source {
             _ => SourceKind::Detect,
         };
         let mut source = Self::from_bytes(name, bytes, kind)?;
-        source.base_dir = Some(crate::module_graph::base_dir_of(path));
+        source.base_dir = Some(base_dir_of(path));
         Ok(source)
     }
 
@@ -143,47 +142,13 @@ impl Source {
         }
         Ok(Source { name, text, kind, base_dir: None, position_tables: Vec::new() })
     }
+}
 
-    /// The engine's init input: the program, the files it imports (JSON
-    /// and text ones after the JavaScript, the order the engine loads data
-    /// modules in), the import map and function mode.
-    pub(crate) fn init_input(&self, modules: &[ModuleFile], imports: &[kiln_frontend::Import], function_mode: Option<&FunctionMode>, limits: kiln_abi::BuildLimits) -> Vec<u8> {
-        let kind = match self.kind {
-            SourceKind::Script => kiln_abi::SourceKind::Script,
-            SourceKind::Module => kiln_abi::SourceKind::Module,
-            SourceKind::Detect => kiln_abi::SourceKind::Auto,
-        };
-        let module = |name: &str, kind, text: &str| kiln_abi::Module { name: name.to_string(), kind, source: text.as_bytes().to_vec(), source_map: None };
-        let mut files = vec![module(&self.name, kiln_abi::ModuleKind::JavaScript(kind), &self.text)];
-        let (code, data): (Vec<&ModuleFile>, Vec<&ModuleFile>) = modules.iter().partition(|m| m.kind == ModuleKind::JavaScript);
-        for file in code.into_iter().chain(data) {
-            let kind = match file.kind {
-                ModuleKind::JavaScript => kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module),
-                ModuleKind::Json { typed, untyped } => kiln_abi::ModuleKind::Json { typed, untyped },
-                ModuleKind::Text => kiln_abi::ModuleKind::Text,
-            };
-            files.push(module(&file.name, kind, &file.text));
-        }
-        for file in files.iter_mut().filter(|f| matches!(f.kind, kiln_abi::ModuleKind::JavaScript(_))) {
-            file.source_map = self.position_tables.iter().find(|(name, _)| *name == file.name).map(|(_, table)| table.clone());
-        }
-        let import_map = imports
-            .iter()
-            .map(|i| kiln_abi::ImportMapping {
-                importer: i.importer.clone(),
-                specifier: i.specifier.clone(),
-                attributes: i.attributes.clone(),
-                target: i.name.clone(),
-            })
-            .collect();
-        kiln_abi::InitInput {
-            entry: self.name.clone(),
-            modules: files,
-            import_map,
-            function_mode: function_mode.cloned(),
-            limits,
-        }
-        .encode()
+/// Where the engine finds files: the entry's directory.
+pub(crate) fn base_dir_of(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
     }
 }
 
@@ -195,44 +160,6 @@ mod tests {
     fn rejects_non_utf8_with_the_offset() {
         let err = Source::from_bytes("a.js".into(), b"let x = '\xff';".to_vec(), SourceKind::Detect).unwrap_err();
         assert_eq!(err.to_string(), "a.js is not valid UTF-8 (first bad byte at offset 9)");
-    }
-
-    #[test]
-    fn init_input_carries_every_file_javascript_first() {
-        let s = Source::from_bytes("a.mjs".into(), b"export {}".to_vec(), SourceKind::Module).unwrap();
-        let decode = |bytes: Vec<u8>| kiln_abi::InitInput::decode(&bytes).unwrap();
-        let alone = decode(s.init_input(&[], &[], None, kiln_abi::BuildLimits::default()));
-        assert_eq!(alone.entry, "a.mjs");
-        assert_eq!(alone.entry_module().map(|m| (m.kind, m.source.as_slice())), Some((kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module), &b"export {}"[..])));
-        let file = |name: &str, text: &str, kind| ModuleFile { name: name.into(), text: text.into(), kind, source_map: None, original: None };
-        let data = [
-            file("d.json", "{}", ModuleKind::Json { typed: true, untyped: true }),
-            file("lib/b c.js", "export let b", ModuleKind::JavaScript),
-            file("a.mjs", "xy", ModuleKind::Text),
-        ];
-        let input = decode(s.init_input(&data, &[], None, kiln_abi::BuildLimits::default()));
-        let names: Vec<(&str, kiln_abi::ModuleKind)> = input.modules.iter().map(|m| (m.name.as_str(), m.kind)).collect();
-        assert_eq!(
-            names,
-            [
-                ("a.mjs", kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module)),
-                ("lib/b c.js", kiln_abi::ModuleKind::JavaScript(kiln_abi::SourceKind::Module)),
-                ("d.json", kiln_abi::ModuleKind::Json { typed: true, untyped: true }),
-                ("a.mjs", kiln_abi::ModuleKind::Text),
-            ]
-        );
-        let mode = FunctionMode { invoke: vec!["run".into(), "default".into()], io: IoMode::Ndjson };
-        assert_eq!(decode(s.init_input(&[], &[], Some(&mode), kiln_abi::BuildLimits::default())).function_mode, Some(mode));
-        let import = kiln_frontend::Import {
-            importer: "a.mjs".into(),
-            specifier: "./d".into(),
-            attributes: vec![("type".into(), "json".into())],
-            name: "d.json".into(),
-            statement: 0,
-            offset: 7,
-        };
-        let mapped = decode(s.init_input(&data, std::slice::from_ref(&import), None, kiln_abi::BuildLimits::default())).import_map;
-        assert_eq!((mapped[0].specifier.as_str(), mapped[0].target.as_str(), mapped[0].attributes.len()), ("./d", "d.json", 1));
     }
 
     #[test]
