@@ -298,3 +298,40 @@ fn a_closed_stdout_ends_the_module_quietly_on_every_host() {
         assert_eq!((status.code(), stderr.as_str()), (Some(0), ""), "on {}", host.name());
     }
 }
+
+/// #15's crash report: a 3.7 MB JSON document read through
+/// `Javy.IO.readSync` and summed, on node:wasi the plain way (main thread,
+/// Node's defaults), wrote its output and then killed Node with SIGSEGV in
+/// two runs of three. Here it runs five times; each must exit 0 with the
+/// right sum (a signal leaves no exit status).
+#[test]
+fn a_large_json_document_through_javy_io_never_crashes_plain_node() {
+    let dir = tempfile::tempdir().unwrap();
+    let program = r#"
+const chunks = [];
+let total = 0;
+for (;;) {
+  const buffer = new Uint8Array(65536);
+  const n = Javy.IO.readSync(0, buffer);
+  if (n === 0) break;
+  chunks.push(buffer.subarray(0, n));
+  total += n;
+}
+const bytes = new Uint8Array(total);
+let at = 0;
+for (const c of chunks) { bytes.set(c, at); at += c.length; }
+const doc = JSON.parse(new TextDecoder().decode(bytes));
+let sum = 0;
+for (const line of doc.lines) sum += line.price * line.quantity;
+console.log(doc.lines.length, sum);
+"#;
+    let wasm = build_in(dir.path(), "sum.js", program, &[]);
+    let lines: Vec<String> = (0..48_000).map(|i| format!(r#"{{"sku":"item-{i:06}","title":"Ceramic cup no. {i}","price":{},"quantity":{}}}"#, i % 97, i % 5)).collect();
+    let input = format!(r#"{{"lines":[{}]}}"#, lines.join(","));
+    assert!(input.len() > 3_500_000, "{} bytes", input.len());
+    let sum: u64 = (0..48_000u64).map(|i| (i % 97) * (i % 5)).sum();
+    for attempt in 1..=5 {
+        let run = run_on(Host::NodePlain, dir.path(), &wasm, input.as_bytes());
+        assert_eq!((run.status, run.stdout.as_str()), (Some(0), format!("48000 {sum}\n").as_str()), "run {attempt}: {}", run.stderr);
+    }
+}
