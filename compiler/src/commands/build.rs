@@ -150,58 +150,104 @@ impl From<IoArg> for IoMode {
     }
 }
 
+/// Where the program comes from and where the module goes.
+enum Input {
+    Stdin,
+    File(PathBuf),
+}
+
+enum Output {
+    Stdout,
+    File(PathBuf),
+}
+
+/// What `kiln build` will do, decided from the flags before any work: a
+/// bad combination (a module to a terminal, a malformed `--invoke`) fails
+/// before the program is read or compiled.
+struct Plan {
+    input: Input,
+    output: Output,
+    /// `--module` / `--script`, overriding what the file says.
+    kind: Option<SourceKind>,
+    function_mode: Option<(FunctionMode, Vec<String>)>,
+    rewrite: RewriteOptions,
+    profile: Profile,
+}
+
+impl Plan {
+    fn from_args(args: &BuildArgs) -> anyhow::Result<Plan> {
+        let input = if args.input.as_os_str() == "-" { Input::Stdin } else { Input::File(args.input.clone()) };
+        let output = match (&args.output, &input) {
+            (Some(path), _) if path.as_os_str() == "-" => Output::Stdout,
+            (Some(path), _) => Output::File(path.clone()),
+            (None, Input::Stdin) => Output::Stdout,
+            (None, Input::File(path)) => Output::File(path.with_extension("wasm")),
+        };
+        if matches!(output, Output::Stdout) && std::io::stdout().is_terminal() {
+            anyhow::bail!("refusing to write a wasm module to a terminal; pass -o FILE");
+        }
+        let kind = if args.module {
+            Some(SourceKind::Module)
+        } else if args.script {
+            Some(SourceKind::Script)
+        } else {
+            None
+        };
+        let function_mode = (!args.invoke.is_empty()).then(|| {
+            let (invoke, exports) = args.invoke.iter().map(|spec| kiln::split_invoke_spec(spec)).unzip();
+            (FunctionMode { invoke, io: args.io.into() }, exports)
+        });
+        let rewrite = RewriteOptions { keep_names: args.keep_names, keep_parser: args.eval, ..RewriteOptions::default() };
+        let profile = if args.lean { Profile::Lean } else { Profile::Default };
+        Ok(Plan { input, output, kind, function_mode, rewrite, profile })
+    }
+
+    fn read_source(&self) -> anyhow::Result<Source> {
+        let mut source = match &self.input {
+            Input::Stdin => {
+                let mut bytes = Vec::new();
+                std::io::stdin().read_to_end(&mut bytes).context("reading the program from stdin")?;
+                let mut source = Source::from_bytes(STDIN_NAME.into(), bytes, SourceKind::Detect)?;
+                // A program on stdin imports relative to the current directory.
+                source.base_dir = Some(PathBuf::from("."));
+                source
+            }
+            Input::File(path) => Source::from_path(path)?,
+        };
+        if let Some(kind) = self.kind {
+            source.kind = kind;
+        }
+        Ok(source)
+    }
+}
+
 pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
-    let from_stdin = args.input.as_os_str() == "-";
-    let mut source = if from_stdin {
-        let mut bytes = Vec::new();
-        std::io::stdin().read_to_end(&mut bytes).context("reading the program from stdin")?;
-        let mut source = Source::from_bytes(STDIN_NAME.into(), bytes, SourceKind::Detect)?;
-        // A program on stdin imports relative to the current directory.
-        source.base_dir = Some(PathBuf::from("."));
-        source
-    } else {
-        Source::from_path(&args.input)?
-    };
-    if args.module {
-        source.kind = SourceKind::Module;
-    } else if args.script {
-        source.kind = SourceKind::Script;
-    }
-
-    let output = match (&args.output, from_stdin) {
-        (Some(path), _) => path.clone(),
-        (None, true) => PathBuf::from("-"),
-        (None, false) => args.input.with_extension("wasm"),
-    };
-    let to_stdout = output.as_os_str() == "-";
-    if to_stdout && std::io::stdout().is_terminal() {
-        anyhow::bail!("refusing to write a wasm module to a terminal; pass -o FILE");
-    }
-
+    let plan = Plan::from_args(&args)?;
     let mut compiler = Compiler::new()?;
     if let Some(cache) = super::module_cache(args.no_cache) {
         compiler.cache(cache);
     }
     compiler.build_time_limit(args.build_timeout);
     compiler.build_memory_limit(args.build_max_memory as u64);
-    compiler.profile(if args.lean { Profile::Lean } else { Profile::Default });
+    compiler.profile(plan.profile);
     compiler.defines(args.define.clone());
-    compiler.rewrite_options(RewriteOptions { keep_names: args.keep_names, keep_parser: args.eval, ..RewriteOptions::default() });
-    if !args.invoke.is_empty() {
-        let (invoke, exports) = args.invoke.iter().map(|spec| kiln::split_invoke_spec(spec)).unzip();
-        compiler.function_mode_exporting(FunctionMode { invoke, io: args.io.into() }, exports)?;
+    compiler.rewrite_options(plan.rewrite.clone());
+    if let Some((mode, exports)) = plan.function_mode.clone() {
+        compiler.function_mode_exporting(mode, exports)?;
     }
+    let source = plan.read_source()?;
     let compiled = compiler.compile(&source)?;
     if !compiled.build_output.is_empty() && !args.quiet {
         eprint!("{}", compiled.build_output);
     }
 
-    if to_stdout {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(&compiled.wasm).and_then(|()| stdout.flush()).context("writing the module to stdout")?;
-    } else {
-        kiln::write_atomically(&output, &compiled.wasm)?;
+    match &plan.output {
+        Output::Stdout => {
+            let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&compiled.wasm).and_then(|()| stdout.flush()).context("writing the module to stdout")?;
+        }
+        Output::File(path) => kiln::write_atomically(path, &compiled.wasm)?,
     }
 
     if args.timings {
@@ -212,14 +258,11 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
         );
     }
     if !args.quiet {
-        let shown = if to_stdout { "stdout".to_string() } else { output.display().to_string() };
-        eprintln!(
-            "Compiled {} -> {} ({} bytes) in {:.2}s",
-            source.name,
-            shown,
-            compiled.wasm.len(),
-            started.elapsed().as_secs_f64()
-        );
+        let shown = match &plan.output {
+            Output::Stdout => "stdout".to_string(),
+            Output::File(path) => path.display().to_string(),
+        };
+        eprintln!("Compiled {} -> {shown} ({} bytes) in {:.2}s", source.name, compiled.wasm.len(), started.elapsed().as_secs_f64());
     }
     Ok(ExitCode::SUCCESS)
 }
