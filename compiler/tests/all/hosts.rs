@@ -335,3 +335,14 @@ console.log(doc.lines.length, sum);
         assert_eq!((run.status, run.stdout.as_str()), (Some(0), format!("48000 {sum}\n").as_str()), "run {attempt}: {}", run.stderr);
     }
 }
+
+/// `examples/run-node.mjs` gives a module the stack `kiln run` gives
+/// (`kiln_abi::stack::RUN_WASM_STACK`), and tells it so: the two depths
+/// in the README's table are the same because the numbers are.
+#[test]
+fn run_node_gives_the_stack_kiln_run_gives() {
+    let script = std::fs::read_to_string(workspace().join("examples/run-node.mjs")).unwrap();
+    let line = script.lines().find(|l| l.starts_with("const STACK_MB = ")).expect("run-node.mjs defines STACK_MB");
+    let mb: usize = line.trim_start_matches("const STACK_MB = ").trim_end_matches(';').parse().unwrap();
+    assert_eq!(mb << 20, kiln_abi::stack::RUN_WASM_STACK, "{line}");
+}
