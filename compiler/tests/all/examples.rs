@@ -139,7 +139,6 @@ fn modules() {
 /// Shopify's discount-function template in TypeScript, with generated types
 /// full of enums and an npm dependency (see `examples/shopify-ts/README.md`).
 #[test]
-#[ignore = "needs #12's TypeScript front end and npm resolution (helper ts), not merged yet"]
 fn shopify_ts() {
     check("shopify-ts");
 }
