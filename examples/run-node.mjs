@@ -6,9 +6,15 @@
 //
 //   node examples/run-node.mjs app.wasm [args...] < input.json
 //   node examples/run-node.mjs --invoke NAME app.wasm < input.json
+//   node examples/run-node.mjs --engine kiln-engine.wasm app.wasm < input.json
 //
 // `--invoke NAME` calls export NAME (a function-mode module's entry point)
-// instead of `_start`.
+// instead of `_start`. `--engine FILE` links a dynamic module (`kiln build
+// --dynamic`) against the shared engine (`kiln engine -o FILE`): the engine
+// is instantiated with WASI's imports, then the module with the engine's
+// exports under the namespace the module imports (`kiln-engine-v1-...`).
+// An engine of another namespace leaves that import unresolved: a
+// LinkError, never a wrong run.
 //
 // The module runs in a worker thread with a 16 MiB stack, the native stack
 // `kiln run` gives it too: wasm frames live on the host's stack. As `kiln
@@ -36,17 +42,25 @@ const STACK_MB = 16;
 if (isMainThread) {
   let rest = argv.slice(2);
   let entry = "_start";
-  if (rest[0] === "--invoke") {
-    entry = rest[1];
-    rest = rest.slice(2);
+  let engine = null;
+  for (;;) {
+    if (rest[0] === "--invoke") {
+      entry = rest[1];
+      rest = rest.slice(2);
+    } else if (rest[0] === "--engine") {
+      engine = rest[1];
+      rest = rest.slice(2);
+    } else {
+      break;
+    }
   }
   const [path, ...args] = rest;
   if (!path) {
-    console.error("usage: node run-node.mjs MODULE.wasm [ARGS...]");
+    console.error("usage: node run-node.mjs [--invoke NAME] [--engine ENGINE.wasm] MODULE.wasm [ARGS...]");
     exit(2);
   }
   const worker = new Worker(new URL(import.meta.url), {
-    workerData: { path, args, entry },
+    workerData: { path, args, entry, engine },
     // V8 checks JavaScript and wasm frames against this; the thread itself
     // is created with a little more.
     resourceLimits: { stackSizeMb: STACK_MB },
@@ -85,34 +99,65 @@ function say(line) {
   writeSync(2, `${line}\n`);
 }
 
-async function runModule({ path, args, entry }) {
-  // node:wasi prints an ExperimentalWarning on stderr; it would break
-  // byte-for-byte comparisons of the module's own stderr.
-  process.removeAllListeners("warning");
-  const { WASI } = await import("node:wasi");
+async function compileFile(path) {
   let bytes;
   try {
     bytes = await readFile(path);
   } catch (error) {
     say(`error: reading ${path}: ${error.message}`);
-    return 2;
+    return null;
   }
-  const wasi = new WASI({ version: "preview1", args: [path, ...args], env: {}, returnOnExit: true });
-  let module;
   try {
-    module = await WebAssembly.compile(bytes);
+    return await WebAssembly.compile(bytes);
   } catch (error) {
     say(`error: ${path} is not a WebAssembly module: ${error.message}`);
+    return null;
+  }
+}
+
+async function runModule({ path, args, entry, engine }) {
+  // node:wasi prints an ExperimentalWarning on stderr; it would break
+  // byte-for-byte comparisons of the module's own stderr.
+  process.removeAllListeners("warning");
+  const { WASI } = await import("node:wasi");
+  const wasi = new WASI({ version: "preview1", args: [path, ...args], env: {}, returnOnExit: true });
+  const module = await compileFile(path);
+  if (!module) {
     return 2;
   }
-  const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-  const { memory } = instance.exports;
+  let imports = wasi.getImportObject();
+  // The module that says how much stack it wants told: the engine, when
+  // linking a dynamic module.
+  let stackModule = module;
+  let memory;
+  if (engine) {
+    const engineModule = await compileFile(engine);
+    if (!engineModule) {
+      return 2;
+    }
+    const engineInstance = await WebAssembly.instantiate(engineModule, wasi.getImportObject());
+    const [section] = WebAssembly.Module.customSections(engineModule, "kiln.engine");
+    const namespace = section ? new TextDecoder().decode(section) : "(not a Kiln engine)";
+    imports = { [namespace]: engineInstance.exports };
+    stackModule = engineModule;
+    memory = engineInstance.exports.memory;
+  }
+  let instance;
+  try {
+    // A dynamic module's instantiation writes its program into the
+    // engine's memory.
+    instance = await WebAssembly.instantiate(module, imports);
+  } catch (error) {
+    say(`error: ${path} cannot be linked${engine ? ` against ${engine}` : ""}: ${error.message}`);
+    return 2;
+  }
+  memory ??= instance.exports.memory;
   const run = instance.exports[entry];
   if (typeof run !== "function") {
     say(`error: ${path} has no exported function \`${entry}\``);
     return 2;
   }
-  tellHostStack(module, memory, STACK_MB << 20);
+  tellHostStack(stackModule, memory, STACK_MB << 20);
   // wasi.start() calls `_start`; present the chosen export under that name.
   try {
     return wasi.start({ exports: { memory, _start: run } });

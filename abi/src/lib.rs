@@ -28,6 +28,12 @@ macro_rules! export_name {
     (init) => {
         "kiln.init"
     };
+    (init_engine) => {
+        "kiln.init_engine"
+    };
+    (init_program) => {
+        "kiln.init_program"
+    };
     (report_ptr) => {
         "kiln.report_ptr"
     };
@@ -50,6 +56,13 @@ pub mod exports {
     /// Build time only (removed from outputs): builds the program read from
     /// stdin. `() -> ()`.
     pub const INIT: &str = crate::export_name!(init);
+    /// Build time only: creates the shared engine of dynamic modules (the
+    /// runtime, context and API, no program). `() -> ()`.
+    pub const INIT_ENGINE: &str = crate::export_name!(init_engine);
+    /// Build time only, on the shared engine's snapshot: builds the program
+    /// read from stdin, as [`INIT`] does after creating the engine.
+    /// `() -> ()`.
+    pub const INIT_PROGRAM: &str = crate::export_name!(init_program);
     /// Build time only: the address of the encoded [`Report`](crate::Report)
     /// of a failed init. `() -> i32`.
     pub const REPORT_PTR: &str = crate::export_name!(report_ptr);
@@ -71,6 +84,27 @@ pub mod exports {
     pub const KEPT: &[&str] = &[MEMORY, START];
     /// Every engine-private export starts so; no invoked function may.
     pub const PRIVATE_PREFIX: &str = "kiln.";
+}
+
+/// Dynamic modules: a program module that links against a shared,
+/// pre-initialized engine instead of carrying one.
+///
+/// The contract is a memory image: the program module holds the bytes in
+/// which the engine's memory after building the program differs from the
+/// engine's memory as shipped, and writes them into the engine's memory when
+/// it is instantiated. It therefore fits exactly one engine, byte for byte:
+/// the namespace it imports from names that engine by a hash of its bytes,
+/// so that any other engine (another QuickJS bytecode version, another
+/// build of the API) fails to link instead of running wrong.
+pub mod dynamic {
+    /// The shared engine's custom section that holds its namespace (UTF-8).
+    pub const ENGINE_SECTION: &str = "kiln.engine";
+    /// Every shared engine's namespace starts so. `v1` is the version of
+    /// this contract (what the program module imports and how it patches
+    /// memory); the hash that follows names the engine's bytes.
+    pub const NAMESPACE_PREFIX: &str = "kiln-engine-v1-";
+    /// How many hex digits of the engine's SHA-256 the namespace carries.
+    pub const NAMESPACE_HASH_DIGITS: usize = 12;
 }
 
 /// Stack sizes: what the engine is linked with, what QuickJS may use of it,

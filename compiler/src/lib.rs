@@ -32,6 +32,7 @@
 #![deny(missing_docs)]
 
 mod diagnostic;
+mod dynamic;
 mod error;
 pub mod limits;
 mod module_graph;
@@ -43,6 +44,7 @@ mod sections;
 mod source;
 mod splice;
 
+pub use dynamic::{ModuleRole, SharedEngine, module_role};
 pub use error::{Error, JsLocation};
 pub use module_graph::{ModuleFile, ModuleKind};
 pub use output::write_atomically;
@@ -122,7 +124,15 @@ pub struct Compiler {
     engine: &'static [u8],
     limits: kiln_abi::BuildLimits,
     frontend: kiln_frontend::Options,
+    /// Build dynamic modules (see [`Compiler::dynamic`]).
+    dynamic: bool,
+    /// The shared engine of the last dynamic build, by what it was made of.
+    shared_engine: std::sync::Mutex<Option<(SharedEngineKey, std::sync::Arc<SharedEngine>)>>,
 }
+
+/// What a shared engine is made of: the engine's bytes (by address: they
+/// are static) and the rewrite options that shape it.
+type SharedEngineKey = (usize, bool, bool);
 
 /// The most memory the build-time evaluation may use unless told otherwise
 /// ([`Compiler::build_memory_limit`]): far more than compiling any real
@@ -145,6 +155,8 @@ impl Compiler {
             engine: ENGINE_WASM,
             limits: kiln_abi::BuildLimits { max_memory: Some(DEFAULT_BUILD_MAX_MEMORY) },
             frontend: kiln_frontend::Options::default(),
+            dynamic: false,
+            shared_engine: std::sync::Mutex::new(None),
         })
     }
 
@@ -215,6 +227,43 @@ impl Compiler {
         self
     }
 
+    /// Builds dynamic modules: the program only, linked at run time against
+    /// the shared engine ([`Compiler::shared_engine`]) instead of carrying
+    /// one (see the README's "Dynamic modules").
+    pub fn dynamic(&mut self, dynamic: bool) -> &mut Self {
+        self.dynamic = dynamic;
+        self
+    }
+
+    /// The shared engine that dynamic modules built by this compiler link
+    /// against: this compiler's engine (its profile, `--eval`) pre-initialized
+    /// without a program. Made once per compiler.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Snapshot`] or [`Error::Rewrite`]: internal failures.
+    pub fn shared_engine(&self) -> Result<std::sync::Arc<SharedEngine>, Error> {
+        let key = (self.engine.as_ptr() as usize, self.rewrite.keep_parser, self.rewrite.keep_names);
+        let mut memo = self.shared_engine.lock().map_err(|_| Error::Rewrite("a previous build panicked".into()))?;
+        if let Some((known, engine)) = memo.as_ref()
+            && *known == key
+        {
+            return Ok(engine.clone());
+        }
+        let snapshot = self
+            .snapshotter
+            .preinitialize_with(self.engine, kiln_abi::exports::INIT_ENGINE, &[])
+            .map_err(|e| match e {
+                SnapshotError::InitFailed { report, .. } => Error::Rewrite(format!("initializing the shared engine failed: {report:?}")),
+                other => Error::Snapshot(other),
+            })?;
+        let options = RewriteOptions { shared_engine: true, invoked: Vec::new(), ..self.rewrite.clone() };
+        let finished = self.finisher.finish(&snapshot.wasm, &options)?;
+        let engine = std::sync::Arc::new(SharedEngine::new(snapshot.wasm, finished)?);
+        *memo = Some((key, engine.clone()));
+        Ok(engine)
+    }
+
     /// Sets the options of the final rewrite.
     pub fn rewrite_options(&mut self, options: RewriteOptions) -> &mut Self {
         self.rewrite = options;
@@ -235,12 +284,17 @@ impl Compiler {
         let started = Instant::now();
         let program = self.module_graph(&self.prepared(source))?;
         let frontend = started.elapsed();
-        let snapshot = self
-            .snapshotter
-            .preinitialize(self.engine, &self.init_input(&program))
-            .map_err(|e| self.init_error(e, &program))?;
+        let shared = if self.dynamic { Some(self.shared_engine()?) } else { None };
+        let snapshot = match &shared {
+            Some(shared) => self.snapshotter.preinitialize_with(&shared.snapshot, kiln_abi::exports::INIT_PROGRAM, &self.init_input(&program)),
+            None => self.snapshotter.preinitialize(self.engine, &self.init_input(&program)),
+        }
+        .map_err(|e| self.init_error(e, &program))?;
         let started = Instant::now();
-        let wasm = self.finisher.finish(&snapshot.wasm, &rewrite)?;
+        let wasm = match &shared {
+            Some(shared) => shared.program_module(&snapshot.wasm, &rewrite.invoked)?,
+            None => self.finisher.finish(&snapshot.wasm, &rewrite)?,
+        };
         let timings = BuildTimings {
             frontend,
             engine_compile: snapshot.timings.compile,

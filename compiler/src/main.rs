@@ -27,6 +27,8 @@ enum Command {
     Build(commands::build::BuildArgs),
     Run(commands::run::RunArgs),
     Cache(commands::cache::CacheArgs),
+    Engine(commands::engine::EngineArgs),
+    Inspect(commands::inspect::InspectArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +37,8 @@ fn main() -> ExitCode {
         Command::Build(args) => commands::build::execute(args),
         Command::Run(args) => commands::run::execute(args),
         Command::Cache(args) => commands::cache::execute(args),
+        Command::Engine(args) => commands::engine::execute(args),
+        Command::Inspect(args) => commands::inspect::execute(args),
     };
     match result {
         Ok(code) => code,

@@ -37,6 +37,9 @@ pub struct RewriteOptions {
     /// Function mode: for each name, in order, add an export of that name,
     /// type `() -> ()`, that calls the engine's invoke with its index.
     pub invoked: Vec<String>,
+    /// The shared engine of dynamic modules: keep the engine's invoke
+    /// export, which function-mode program modules call.
+    pub shared_engine: bool,
 }
 
 /// Rewrites a snapshot into the final module.
@@ -55,7 +58,10 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
     let unwanted: Vec<_> = module
         .exports
         .iter()
-        .filter(|e| !KEPT_EXPORTS.contains(&e.name.as_str()) && !options.invoked.contains(&e.name) && e.name != HOST_STACK_EXPORT)
+        .filter(|e| {
+            let kept = KEPT_EXPORTS.contains(&e.name.as_str()) || (options.shared_engine && e.name == INVOKE_EXPORT);
+            !kept && !options.invoked.contains(&e.name) && e.name != HOST_STACK_EXPORT
+        })
         .map(|e| e.id())
         .collect();
     for id in unwanted {

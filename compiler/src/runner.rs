@@ -37,6 +37,11 @@ pub struct RunOptions {
     /// writes the output out. For measuring a run against a platform's
     /// limits.
     pub capture_stdio: bool,
+    /// The shared engine (`kiln engine`) to link a dynamic module against:
+    /// instantiated first, then given to the module under its namespace. A
+    /// dynamic module without one, or with another engine than the one it
+    /// was built for, is an error before anything runs.
+    pub engine: Option<Vec<u8>>,
 }
 
 /// The most a captured stdout or stderr may hold; writes past it fail.
@@ -209,6 +214,18 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
         }
     }
 
+    let linked = linked_engine(name, wasm, options)?;
+    let engine_module = match &linked {
+        Some((engine_wasm, _)) => Some(
+            match &options.cache {
+                Some(cache) => cache.load_or_compile(&engine, engine_wasm, RUN_CACHE_PURPOSE),
+                None => Module::new(&engine, engine_wasm),
+            }
+            .map_err(|e| Error::Run(format!("compiling the shared engine: {e:#}")))?,
+        ),
+        None => None,
+    };
+
     let mut argv = vec![name.to_string()];
     argv.extend(options.args.iter().cloned());
     let mut wasi = WasiCtxBuilder::new();
@@ -226,16 +243,25 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     store.set_epoch_deadline(1);
     let watchdog = options.timeout.map(|limit| start_watchdog(engine.clone(), limit));
     let started = Instant::now();
-    let stack_cell = host_stack_cell(wasm);
-    let result = linker
-        .instantiate(&mut store, &module)
-        .and_then(|instance| {
-            if let Some(cell) = stack_cell {
-                tell_host_stack(&mut store, &instance, cell)?;
+    let stack_cell = host_stack_cell(linked.as_ref().map_or(wasm, |(engine_wasm, _)| engine_wasm.as_slice()));
+    let result = (|| {
+        // A dynamic module: the engine first, under the namespace the
+        // module imports it from; the module's instantiation then writes
+        // its program into the engine's memory.
+        let memory_owner = match (&engine_module, &linked) {
+            (Some(engine_module), Some((_, namespace))) => {
+                let engine_instance = linker.instantiate(&mut store, engine_module)?;
+                linker.instance(&mut store, namespace, engine_instance)?;
+                Some(engine_instance)
             }
-            instance.get_typed_func::<(), ()>(&mut store, entry)
-        })
-        .and_then(|start| start.call(&mut store, ()));
+            _ => None,
+        };
+        let instance = linker.instantiate(&mut store, &module)?;
+        if let Some(cell) = stack_cell {
+            tell_host_stack(&mut store, &memory_owner.unwrap_or(instance), cell)?;
+        }
+        instance.get_typed_func::<(), ()>(&mut store, entry)?.call(&mut store, ())
+    })();
     let run_time = started.elapsed();
     if let Some(watchdog) = watchdog {
         watchdog.stop();
@@ -270,6 +296,34 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     Ok(RunReport { outcome, fuel_consumed, compile_time, run_time, peak_memory, stdio })
 }
 
+/// The shared engine a dynamic module links against, with its namespace;
+/// `None` for a module that carries its own engine.
+fn linked_engine(name: &str, wasm: &[u8], options: &RunOptions) -> Result<Option<(Vec<u8>, String)>, Error> {
+    use crate::dynamic::{ModuleRole, module_role};
+    let role = module_role(wasm).ok_or_else(|| Error::NotWasm { path: name.into(), reason: "it is not a readable WebAssembly module".into() })?;
+    let given = options.engine.as_ref().map(|engine| (engine, module_role(engine)));
+    match (role, given) {
+        (ModuleRole::Engine { .. }, _) => Err(Error::Run(format!(
+            "{name} is Kiln's shared engine, which holds no program: run a module built with `kiln build --dynamic`, with `--engine {name}`"
+        ))),
+        (ModuleRole::Dynamic { namespace }, None) => Err(Error::Run(format!(
+            "{name} is a dynamic module: it links against the shared engine {namespace}; run it with `--engine kiln-engine.wasm`, the engine `kiln engine -o kiln-engine.wasm` writes (same kiln, same --lean and --eval as the build)"
+        ))),
+        (ModuleRole::Dynamic { namespace }, Some((engine, Some(ModuleRole::Engine { namespace: offered })))) => {
+            if offered == namespace {
+                Ok(Some((engine.clone(), namespace)))
+            } else {
+                Err(Error::Run(format!(
+                    "{name} was built for the shared engine {namespace}, but the engine given is {offered}: rebuild the module, or write the engine, with the same kiln and the same --lean and --eval"
+                )))
+            }
+        }
+        (ModuleRole::Dynamic { .. }, Some(_)) => Err(Error::Run("the --engine module is not a Kiln shared engine (write one with `kiln engine -o kiln-engine.wasm`)".into())),
+        (ModuleRole::Standalone, Some(_)) => Err(Error::Run(format!("{name} is not a dynamic module: it runs without --engine"))),
+        (ModuleRole::Standalone, None) => Ok(None),
+    }
+}
+
 /// Gives the module all of the process's stdin, read now, and memory pipes
 /// for stdout and stderr; returns stdin's length and the two pipes.
 fn capture_stdio(wasi: &mut WasiCtxBuilder) -> Result<(u64, MemoryOutputPipe, MemoryOutputPipe), Error> {
@@ -284,7 +338,7 @@ fn capture_stdio(wasi: &mut WasiCtxBuilder) -> Result<(u64, MemoryOutputPipe, Me
 
 /// Where a Kiln module wants to be told its native stack: the address in
 /// its `kiln.host-stack` custom section (see `crate::rewrite`), if any.
-fn host_stack_cell(wasm: &[u8]) -> Option<u32> {
+pub(crate) fn host_stack_cell(wasm: &[u8]) -> Option<u32> {
     wasmparser::Parser::new(0).parse_all(wasm).find_map(|payload| match payload {
         Ok(wasmparser::Payload::CustomSection(section)) if section.name() == kiln_abi::stack::HOST_STACK_SECTION => {
             section.data().try_into().ok().map(u32::from_le_bytes)

@@ -64,6 +64,9 @@ struct Engine {
 /// Script mode runs a program once; function mode calls exported functions
 /// of a module whose top level already ran at build time.
 enum Mode {
+    /// No program yet: the shared engine of dynamic modules, whose program
+    /// module brings one (see [`kiln_init_program`]).
+    Empty,
     /// The compiled program, taken by the first `_start`.
     Program(Cell<Option<Program>>),
     /// The invoked exports, in `--invoke` order, and how they do I/O.
@@ -85,9 +88,37 @@ thread_local! {
     static REPORT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Build-time entry point: compile the program on stdin into memory.
+/// Build-time entry point of a static module: the engine, then the program
+/// on stdin, compiled into memory.
 #[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(init)))]
 pub extern "C" fn kiln_init() {
+    initialize(|| init_program(init_engine()?, Garbage::Collect));
+}
+
+/// Build-time entry point of the shared engine of dynamic modules: the
+/// runtime, the context and the JavaScript API, without a program. Its
+/// snapshot is what every dynamic module's engine starts from.
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(init_engine)))]
+pub extern "C" fn kiln_init_engine() {
+    initialize(init_engine);
+}
+
+/// Build-time entry point of a dynamic module, called on an instance of the
+/// shared engine's snapshot: compiles the program on stdin into memory, as
+/// [`kiln_init`] does after its engine part. What this changes in memory is
+/// what the dynamic module carries.
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(init_program)))]
+pub extern "C" fn kiln_init_program() {
+    initialize(|| match ENGINE.with(|e| e.borrow_mut().take()) {
+        Some(engine) if matches!(engine.mode, Mode::Empty) => init_program(engine, Garbage::Keep),
+        Some(_) => Err(internal("this engine already holds a program")),
+        None => Err(internal("the engine is not initialized (kiln.init_engine first)")),
+    });
+}
+
+/// Runs a build-time initialization with freed memory scrubbed, and keeps
+/// its engine or its report.
+fn initialize(init: impl FnOnce() -> Result<Engine, Report>) {
     scrub::start();
     let result = init();
     scrub::lift_memory_limit();
@@ -130,6 +161,7 @@ pub extern "C" fn start() {
     exit_unless_ok(with_engine(|engine| match &engine.mode {
         Mode::Program(program) => run(engine, program),
         Mode::Functions(functions) => functions.invoke(engine, 0),
+        Mode::Empty => no_program(),
     }));
 }
 
@@ -143,6 +175,7 @@ pub extern "C" fn invoke(index: u32) {
             eprintln!("kiln: this module has no invoked functions");
             2
         }
+        Mode::Empty => no_program(),
     }));
 }
 
@@ -177,6 +210,12 @@ pub unsafe extern "C" fn eval_disabled(
     // SAFETY: `ctx` is the live context QuickJS called us with; the message
     // has no format directives, so no variadic arguments are read.
     unsafe { qjs::JS_ThrowTypeError(ctx, MESSAGE.as_ptr()) }
+}
+
+/// `_start` of the shared engine run on its own.
+fn no_program() -> i32 {
+    eprintln!("kiln: this is Kiln's shared engine, which holds no program: run a module built with `kiln build --dynamic`, linked against it");
+    2
 }
 
 fn with_engine(f: impl FnOnce(&Engine) -> i32) -> i32 {
@@ -214,23 +253,9 @@ pub(crate) struct Entry {
     pub(crate) source: Vec<u8>,
 }
 
-fn init() -> Result<Engine, Report> {
-    let mut input = Vec::new();
-    std::io::stdin()
-        .read_to_end(&mut input)
-        .map_err(|e| internal(format!("reading the init input: {e}")))?;
-    let mut input = kiln_abi::InitInput::decode(&input).map_err(|e| internal(e.to_string()))?;
-    // The position tables of transformed modules (see `kiln-positions`).
-    let position_tables: Vec<(String, Vec<u8>)> =
-        input.modules.iter_mut().filter_map(|m| Some((m.name.clone(), m.source_map.take()?))).collect();
-    let at = input.modules.iter().position(|m| m.name == input.entry && matches!(m.kind, ModuleKind::JavaScript(_)));
-    let Some(entry) = at.map(|at| input.modules.remove(at)) else { return Err(internal("the init input has no entry")) };
-    let ModuleKind::JavaScript(kind) = entry.kind else { return Err(internal("the entry is not JavaScript")) };
-    let entry = Entry { file: entry.name, kind, source: entry.source };
-    if let Some(max) = input.limits.max_memory {
-        scrub::limit_memory(usize::try_from(max).unwrap_or(usize::MAX));
-    }
-
+/// The engine without a program: runtime, context, stack limit and the
+/// JavaScript API.
+fn init_engine() -> Result<Engine, Report> {
     let rt = Runtime::new_with_alloc(scrub::QuickJsAllocator).map_err(|e| internal(format!("creating the runtime: {e}")))?;
     let rejections = UnhandledRejections::track(&rt);
     let ctx = Context::full(&rt).map_err(|e| internal(format!("creating the context: {e}")))?;
@@ -246,36 +271,61 @@ fn init() -> Result<Engine, Report> {
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| internal(format!("installing the runtime API: {e}")))?;
+    // SAFETY: the API is installed once per process, just above.
+    unsafe { kiln_js_runtime::wipe_sources() };
+    Ok(Engine { rt, ctx, js, rejections, mode: Mode::Empty })
+}
+
+/// Gives `engine` the program of the init input on stdin, compiled (in
+/// function mode, with its top level run).
+fn init_program(mut engine: Engine, garbage: Garbage) -> Result<Engine, Report> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| internal(format!("reading the init input: {e}")))?;
+    let mut input = kiln_abi::InitInput::decode(&input).map_err(|e| internal(e.to_string()))?;
+    // The position tables of transformed modules (see `kiln-positions`).
+    let position_tables: Vec<(String, Vec<u8>)> =
+        input.modules.iter_mut().filter_map(|m| Some((m.name.clone(), m.source_map.take()?))).collect();
+    let at = input.modules.iter().position(|m| m.name == input.entry && matches!(m.kind, ModuleKind::JavaScript(_)));
+    let Some(entry) = at.map(|at| input.modules.remove(at)) else { return Err(internal("the init input has no entry")) };
+    let ModuleKind::JavaScript(kind) = entry.kind else { return Err(internal("the entry is not JavaScript")) };
+    let entry = Entry { file: entry.name, kind, source: entry.source };
+    // Counts what the program allocates from here on; the engine's own
+    // blocks, allocated before, are a fixed cost no program controls.
+    if let Some(max) = input.limits.max_memory {
+        scrub::limit_memory(usize::try_from(max).unwrap_or(usize::MAX));
+    }
+    let Engine { rt, ctx, js, rejections, .. } = &engine;
     // Before anything compiles: a build-time error in a transformed module
     // is reported in its original positions too.
     if !position_tables.is_empty() {
         ctx.with(|ctx| kiln_js_runtime::install_positions(&ctx, position_tables))
             .map_err(|e| internal(format!("installing the position tables: {e}")))?;
     }
-    // SAFETY: the API is installed once per process, just above.
-    unsafe { kiln_js_runtime::wipe_sources() };
     // The imported files: served from memory while the program compiles.
-    let catalog = modules::install(&rt, std::mem::take(&mut input.modules), std::mem::take(&mut input.import_map));
+    let catalog = modules::install(rt, std::mem::take(&mut input.modules), std::mem::take(&mut input.import_map));
     let mode = match &input.function_mode {
         None => {
             let program = ctx.with(|ctx| compile(&ctx, &entry))?;
             if unsafe { qjs::JS_VALUE_GET_TAG(program.value) } == qjs::JS_TAG_MODULE {
-                ctx.with(|ctx| modules::check_links(&ctx, &entry.file, &rejections))?;
+                ctx.with(|ctx| modules::check_links(&ctx, &entry.file, rejections))?;
             }
             Mode::Program(Cell::new(Some(program)))
         }
         Some(mode) => {
             js.set_console_to_stderr(true);
             js.set_build_time(true);
-            let functions = function::prepare(&rt, &ctx, &js, &rejections, &entry, mode)?;
+            let functions = function::prepare(rt, ctx, js, rejections, &entry, mode)?;
             js.set_build_time(false);
             Mode::Functions(functions)
         }
     };
     ctx.with(|ctx| modules::preload_data(&ctx, &catalog))?;
     ctx.with(|ctx| modules::compile_rest(&ctx, &catalog))?;
-    settle_heap(&rt);
-    Ok(Engine { rt, ctx, js, rejections, mode })
+    settle_heap(rt, garbage);
+    engine.mode = mode;
+    Ok(engine)
 }
 
 /// Collects the garbage of initialization, keeping it out of the snapshot,
@@ -284,10 +334,26 @@ fn init() -> Result<Engine, Report> {
 /// Snapshot hazard: without this, the threshold left by initialization lies
 /// below the heap's size, so the first allocation of every run would start a
 /// full collection (measured: ~14,000 fuel for an empty program).
-fn settle_heap(rt: &Runtime) {
-    rt.run_gc();
+fn settle_heap(rt: &Runtime, garbage: Garbage) {
+    if garbage == Garbage::Collect {
+        rt.run_gc();
+    }
     let live = usize::try_from(rt.memory_usage().malloc_size).unwrap_or(0);
     rt.set_gc_threshold(live + (live / 2).max(GC_HEADROOM));
+}
+
+/// Whether the end of a build collects the garbage of initialization.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Garbage {
+    /// A static module's build: collected, so that it stays out of the
+    /// snapshot.
+    Collect,
+    /// A dynamic module's build: kept. A collection relinks QuickJS's list
+    /// of every object in a new order, which would put thousands of changed
+    /// pointers into the program module's patch; the garbage is only the
+    /// compiler's cyclic leftovers (the rest was freed as it went), and the
+    /// first collection of a run takes it.
+    Keep,
 }
 
 /// The least a run may allocate before QuickJS's first collection.

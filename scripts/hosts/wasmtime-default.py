@@ -9,11 +9,15 @@ user would (PyPI's `wasmtime` package, installed by scripts/setup.sh):
     python3 scripts/hosts/wasmtime-default.py app.wasm [ARGS...] < input.json
     python3 scripts/hosts/wasmtime-default.py --invoke NAME app.wasm < input.json
     python3 scripts/hosts/wasmtime-default.py --max-wasm-stack BYTES app.wasm
+    python3 scripts/hosts/wasmtime-default.py --preload NAMESPACE=kiln-engine.wasm app.wasm
 
 stdin, stdout and stderr are inherited; no environment, no directories. The
 exit status is the module's; a trap prints one line and exits 134, as
 `kiln run` does. `--max-wasm-stack` changes the one setting this host exists
 to keep at its default; it is there to measure stack use per call.
+`--preload NAMESPACE=FILE` does what `wasmtime run --preload` does: FILE is
+instantiated first and its exports are linked under NAMESPACE (a dynamic
+Kiln module's shared engine, through wasmtime's `Linker`).
 """
 
 import sys
@@ -22,18 +26,21 @@ import wasmtime
 
 
 def main(argv):
-    entry, max_stack = "_start", None
+    entry, max_stack, preloads = "_start", None, []
     while argv and argv[0].startswith("--"):
         flag, value, argv = argv[0], argv[1], argv[2:]
         if flag == "--invoke":
             entry = value
         elif flag == "--max-wasm-stack":
             max_stack = int(value)
+        elif flag == "--preload":
+            namespace, _, file = value.partition("=")
+            preloads.append((namespace, file))
         else:
             print(f"error: unknown option {flag}", file=sys.stderr)
             return 2
     if not argv:
-        print("usage: wasmtime-default.py [--invoke NAME] [--max-wasm-stack BYTES] MODULE.wasm [ARGS...]", file=sys.stderr)
+        print("usage: wasmtime-default.py [--invoke NAME] [--max-wasm-stack BYTES] [--preload NAMESPACE=FILE] MODULE.wasm [ARGS...]", file=sys.stderr)
         return 2
     path, args = argv[0], argv[1:]
 
@@ -55,7 +62,13 @@ def main(argv):
     store.set_wasi(wasi)
     linker = wasmtime.Linker(engine)
     linker.define_wasi()
-    instance = linker.instantiate(store, module)
+    try:
+        for namespace, file in preloads:
+            linker.define_instance(store, namespace, linker.instantiate(store, wasmtime.Module.from_file(engine, file)))
+        instance = linker.instantiate(store, module)
+    except wasmtime.WasmtimeError as error:  # an unresolved import: one line
+        print(f"error: {path} cannot be linked: {str(error).strip().splitlines()[0]}", file=sys.stderr)
+        return 2
     run = instance.exports(store).get(entry)
     if run is None:
         print(f"error: {path} has no exported function `{entry}`", file=sys.stderr)

@@ -191,9 +191,19 @@ impl Snapshotter {
     /// instance a syntax error in the program); other variants for problems
     /// with the engine module itself.
     pub fn preinitialize(&self, engine_wasm: &[u8], init_input: &[u8]) -> Result<Snapshot, SnapshotError> {
+        self.preinitialize_with(engine_wasm, INIT_EXPORT, init_input)
+    }
+
+    /// As [`preinitialize`](Self::preinitialize), calling the init export
+    /// `init_func` (for instance [`kiln_abi::exports::INIT_ENGINE`]).
+    ///
+    /// # Errors
+    ///
+    /// As [`preinitialize`](Self::preinitialize).
+    pub fn preinitialize_with(&self, engine_wasm: &[u8], init_func: &str, init_input: &[u8]) -> Result<Snapshot, SnapshotError> {
         let mut timings = Timings::default();
         let mut wizer = Wizer::new();
-        wizer.init_func(INIT_EXPORT);
+        wizer.init_func(init_func);
         let (cx, instrumented) = wizer.instrument(engine_wasm).map_err(wasm_error("instrumenting the engine"))?;
 
         let started = Instant::now();
@@ -205,7 +215,7 @@ impl Snapshotter {
         timings.compile = started.elapsed();
 
         let started = Instant::now();
-        let (mut store, instance, stderr) = self.run_init(&module, init_input)?;
+        let (mut store, instance, stderr) = self.run_init(&module, init_func, init_input)?;
         timings.init = started.elapsed();
 
         let started = Instant::now();
@@ -227,7 +237,7 @@ impl Snapshotter {
     /// As [`preinitialize`](Self::preinitialize).
     pub fn check(&self, engine_wasm: &[u8], init_input: &[u8]) -> Result<Vec<u8>, SnapshotError> {
         let module = self.check_module(engine_wasm)?;
-        let (_, _, stderr) = self.run_init(&module, init_input)?;
+        let (_, _, stderr) = self.run_init(&module, INIT_EXPORT, init_input)?;
         Ok(stderr)
     }
 
@@ -253,7 +263,7 @@ impl Snapshotter {
     /// Instantiates `module` under the sealed WASI context and calls its init
     /// function on a thread with room for [`INIT_WASM_STACK`]. Returns the
     /// initialized store and instance and what the init wrote to stderr.
-    fn run_init(&self, module: &Module, init_input: &[u8]) -> Result<(Store<WasiP1Ctx>, Instance, Vec<u8>), SnapshotError> {
+    fn run_init(&self, module: &Module, init_func: &str, init_input: &[u8]) -> Result<(Store<WasiP1Ctx>, Instance, Vec<u8>), SnapshotError> {
         let (wasi, stderr) = sealed_wasi::build(init_input);
         let mut store = Store::new(&self.engine, wasi);
         let mut linker: Linker<WasiP1Ctx> = Linker::new(&self.engine);
@@ -274,7 +284,7 @@ impl Snapshotter {
             let called = std::thread::Builder::new()
                 .name("kiln-init".into())
                 .stack_size(INIT_HOST_STACK)
-                .spawn_scoped(scope, || call_init(&mut store, &instance))
+                .spawn_scoped(scope, || call_init(&mut store, &instance, init_func))
                 .map_err(|e| SnapshotError::Wasm(format!("starting the init thread: {e}")))
                 .and_then(|thread| thread.join().map_err(|_| SnapshotError::Wasm("the init thread panicked".into())));
             drop(finished);
@@ -356,11 +366,11 @@ const WRAPPED_STACK_START: u64 = (u32::MAX as u64) + 1 - (16 << 20);
 const WRAPPED_STACK_END: u64 = (u32::MAX as u64) + (u32::MAX as u64);
 
 /// Calls the WASI reactor initializer, if any, then the init export.
-fn call_init(store: &mut Store<WasiP1Ctx>, instance: &Instance) -> wasmtime::Result<()> {
+fn call_init(store: &mut Store<WasiP1Ctx>, instance: &Instance, init_func: &str) -> wasmtime::Result<()> {
     if let Some(initialize) = instance.get_func(&mut *store, "_initialize") {
         initialize.typed::<(), ()>(&*store)?.call(&mut *store, ())?;
     }
-    let init = instance.get_typed_func::<(), ()>(&mut *store, INIT_EXPORT)?;
+    let init = instance.get_typed_func::<(), ()>(&mut *store, init_func)?;
     init.call(&mut *store, ())
 }
 

@@ -26,6 +26,10 @@ Examples:
   kiln build src/index.ts -o fn.wasm      # TypeScript, npm packages, CommonJS
   kiln build app.js --define DEBUG=false  # build-time constants
 
+  kiln engine -o kiln-engine.wasm         # dynamic modules: the shared engine, once
+  kiln build --dynamic app.js -o app.wasm # the program only: a few hundred bytes
+  kiln run --engine kiln-engine.wasm app.wasm
+
 A program using import/export or top-level await, or named *.mjs, is an ES
 module; anything else is a classic script (sloppy mode allowed), or, when it
 uses require/module/exports (or is named *.cjs), a CommonJS module.
@@ -75,6 +79,16 @@ pub(crate) struct BuildArgs {
     /// else is the same: same JavaScript, same API, same output.
     #[arg(long)]
     lean: bool,
+
+    /// Build a dynamic module: the program only (kilobytes), linked when it
+    /// runs against the shared engine that `kiln engine` writes (same kiln,
+    /// same --lean and --eval). It imports the engine under a namespace that
+    /// names the engine's exact bytes: `wasmtime run --preload
+    /// NAMESPACE=kiln-engine.wasm app.wasm`, `kiln run --engine
+    /// kiln-engine.wasm app.wasm`; `kiln inspect` shows the namespace.
+    /// Everything else works as in a static module, at the same cost per run.
+    #[arg(long)]
+    dynamic: bool,
 
     /// Stop the build if compiling the program (and, in function mode,
     /// evaluating its top level) takes longer than this: 500ms, 2s, 1m.
@@ -233,6 +247,7 @@ pub(crate) fn execute(args: BuildArgs) -> anyhow::Result<ExitCode> {
     compiler.profile(plan.profile);
     compiler.defines(args.define.clone());
     compiler.rewrite_options(plan.rewrite.clone());
+    compiler.dynamic(args.dynamic);
     if let Some((mode, exports)) = plan.function_mode.clone() {
         compiler.function_mode_exporting(mode, exports)?;
     }

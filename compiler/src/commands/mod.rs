@@ -3,6 +3,8 @@
 
 pub(crate) mod build;
 pub(crate) mod cache;
+pub(crate) mod engine;
+pub(crate) mod inspect;
 
 pub(crate) use cache::module_cache;
 pub(crate) mod run;

@@ -31,6 +31,7 @@ Examples:
   kiln run --timeout 2s app.wasm             # stop after 2 seconds
   kiln run --invoke total fn.wasm < in.json  # call a function-mode export
   kiln run --limits shopify fn.wasm < in.json  # check Shopify's limits
+  kiln run --engine kiln-engine.wasm app.wasm  # a module built --dynamic
 
 --limits shopify checks Shopify Functions' limits (11,000,000 instructions,
 256 kB module, 10 MB memory, 128 kB input, 20 kB output, 1 kB logs);
@@ -89,6 +90,12 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "shopify|FILE")]
     limits: Option<String>,
 
+    /// The shared engine a dynamic module (`kiln build --dynamic`) links
+    /// against, as `kiln engine -o FILE` wrote it. It must be the engine the
+    /// module was built for (`kiln inspect` shows both namespaces).
+    #[arg(long, value_name = "FILE")]
+    engine: Option<PathBuf>,
+
     /// Arguments passed to the module.
     #[arg(last = true, value_name = "ARGS")]
     args: Vec<String>,
@@ -98,7 +105,12 @@ pub(crate) fn execute(args: RunArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.module).map_err(|source| kiln::Error::Io { action: "reading", path: args.module.clone(), source })?;
     let name = args.module.display().to_string();
     let limits = args.limits.as_deref().map(kiln::limits::Limits::from_arg).transpose()?;
+    let engine = match &args.engine {
+        Some(path) => Some(std::fs::read(path).map_err(|source| kiln::Error::Io { action: "reading", path: path.clone(), source })?),
+        None => None,
+    };
     let options = RunOptions {
+        engine,
         fuel: args.fuel,
         args: args.args.clone(),
         entry: args.invoke.clone(),
