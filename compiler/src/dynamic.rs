@@ -27,8 +27,7 @@ use kiln_abi::exports::{INVOKE, MEMORY, START};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use wasm_encoder::{
-    CodeSection, ConstExpr, DataCountSection, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, Instruction,
-    MemoryType, Module, StartSection, TypeSection, ValType,
+    BlockType, CodeSection, ConstExpr, DataCountSection, DataSection, EntityType, ExportKind, ExportSection, Function, FunctionSection, ImportSection, Instruction, MemoryType, Module, StartSection, TypeSection, ValType,
 };
 
 /// The shared engine, and what building programs against it needs.
@@ -55,10 +54,6 @@ pub struct SharedEngine {
 /// Wasm's page size.
 const PAGE: usize = 64 << 10;
 
-/// Runs of unchanged bytes up to this long are written again rather than
-/// starting another segment (whose header costs 5-9 bytes).
-const MAX_PATCH_GAP: usize = 6;
-
 impl SharedEngine {
     /// The shared engine made of `snapshot` (the engine after
     /// `kiln.init_engine`) and `finished`, the module made of it for users.
@@ -83,36 +78,97 @@ impl SharedEngine {
             return Err(Error::Rewrite("building the program changed the shared engine's globals: it cannot be a dynamic module".into()));
         }
         let after = memory_image(program)?;
-        // The engine is linked stack-first: the shadow stack is memory
+        let grow_pages = after.len().saturating_sub(self.image.len()) / PAGE;
+        // The engine is linked stack-first: the shadow stack is the memory
         // below the stack pointer, dead once the init has returned (wizer
         // snapshots after it has). What the program's build left there is
-        // garbage no run reads before writing.
-        let runs = patch(&self.image, &after, self.stack_top, self.host_stack_cell.clone());
-        let before_len = self.image.len();
-        // Runs within the engine's memory as instantiated are active
-        // segments; the rest (pages the program's build added) can only be
-        // written once the start function has grown the memory.
+        // garbage no run reads before writing, so the patch leaves it out,
+        // and the record layout uses it as scratch space.
+        let runs = |gap| patch(&self.image, &after, self.stack_top, self.host_stack_cell.clone(), gap);
+        let segments = Patch { grow_pages, layout: Layout::segments(runs(SEGMENT_GAP), self.image.len()) };
+        let records = Patch { grow_pages, layout: Layout::records(&runs(RECORD_GAP), self.stack_top)? };
+        let segments = encode_program(&self.namespace, invoked, &segments)?;
+        let records = encode_program(&self.namespace, invoked, &records)?;
+        Ok(if records.len() < segments.len() { records } else { segments })
+    }
+}
+
+/// Runs of unchanged bytes up to this long are written again rather than
+/// starting another data segment (whose header costs 5-9 bytes)...
+const SEGMENT_GAP: usize = 6;
+/// ...or another record (3 bytes).
+const RECORD_GAP: usize = 3;
+
+/// How a program module writes its patch into the engine's memory.
+struct Patch {
+    /// Pages to grow the engine's memory by first.
+    grow_pages: usize,
+    layout: Layout,
+}
+
+enum Layout {
+    /// One data segment per run: active where the engine's memory already
+    /// reaches (wasm writes them at instantiation, no code needed), passive
+    /// beyond (written by the start function once it has grown memory).
+    Segments { active: Vec<(usize, Vec<u8>)>, passive: Vec<(usize, Vec<u8>)> },
+    /// One passive segment of records (the distance from the end of the
+    /// previous run as a little-endian u16, the length as a u8, the
+    /// bytes), which the start function copies to `scratch` (dead
+    /// shadow-stack memory) and then applies with a small loop: 3 bytes per
+    /// run instead of 5-9, for ~60 bytes of code and ~25 fuel per run.
+    /// Smaller once a patch has more than ~20 runs.
+    Records { blob: Vec<u8>, scratch: usize, base: usize },
+}
+
+impl Layout {
+    fn segments(runs: Vec<(usize, Vec<u8>)>, memory_len: usize) -> Layout {
         let (mut active, mut passive) = (Vec::new(), Vec::new());
         for (at, bytes) in runs {
-            if at + bytes.len() <= before_len {
+            if at + bytes.len() <= memory_len {
                 active.push((at, bytes));
-            } else if at >= before_len {
+            } else if at >= memory_len {
                 passive.push((at, bytes));
             } else {
-                let split = before_len - at;
+                let split = memory_len - at;
                 active.push((at, bytes[..split].to_vec()));
-                passive.push((before_len, bytes[split..].to_vec()));
+                passive.push((memory_len, bytes[split..].to_vec()));
             }
         }
-        let grow_pages = after.len().saturating_sub(before_len) / PAGE;
-        encode_program(&self.namespace, invoked, &active, &passive, grow_pages)
+        Layout::Segments { active, passive }
+    }
+
+    fn records(runs: &[(usize, Vec<u8>)], stack_top: usize) -> Result<Layout, Error> {
+        let mut blob = Vec::new();
+        // Distances count from the first run, where the loop starts.
+        let base = runs.first().map_or(0, |(at, _)| *at);
+        let mut end = base;
+        for (at, bytes) in runs {
+            let mut distance = at - end;
+            // A distance past a u16 takes empty records first.
+            while distance > usize::from(u16::MAX) {
+                blob.extend_from_slice(&[0xff, 0xff, 0]);
+                distance -= usize::from(u16::MAX);
+            }
+            // A run past a u8 continues in records of distance 0.
+            for (i, chunk) in bytes.chunks(usize::from(u8::MAX)).enumerate() {
+                let distance = if i == 0 { distance } else { 0 };
+                blob.extend_from_slice(&(distance as u16).to_le_bytes());
+                blob.push(chunk.len() as u8);
+                blob.extend_from_slice(chunk);
+            }
+            end = at + bytes.len();
+        }
+        // Just below the stack pointer, aligned: the stack's own top.
+        let scratch = stack_top.checked_sub(blob.len()).map(|at| at & !15).filter(|&at| at >= 1024);
+        let scratch = scratch.ok_or_else(|| Error::Rewrite("the program's patch is larger than the engine's shadow stack".into()))?;
+        Ok(Layout::Records { blob, scratch, base })
     }
 }
 
 /// The bytes of `after` from address `from` on that differ from `before`
 /// (memory beyond `before` counts as zeros), as (address, bytes) runs in
 /// address order, never covering `keep_out`.
-fn patch(before: &[u8], after: &[u8], from: usize, keep_out: Option<Range<usize>>) -> Vec<(usize, Vec<u8>)> {
+fn patch(before: &[u8], after: &[u8], from: usize, keep_out: Option<Range<usize>>, max_gap: usize) -> Vec<(usize, Vec<u8>)> {
     let old = |i: usize| before.get(i).copied().unwrap_or(0);
     let keep_out = keep_out.unwrap_or(0..0);
     let mut runs: Vec<(usize, Vec<u8>)> = Vec::new();
@@ -129,7 +185,7 @@ fn patch(before: &[u8], after: &[u8], from: usize, keep_out: Option<Range<usize>
         }
         let merge = runs.last().is_some_and(|(at, bytes)| {
             let end = at + bytes.len();
-            i - end <= MAX_PATCH_GAP && !(end < keep_out.end && keep_out.start < i)
+            i - end <= max_gap && !(end < keep_out.end && keep_out.start < i)
         });
         if merge {
             let (at, bytes) = runs.last_mut().expect("checked above");
@@ -147,10 +203,9 @@ fn patch(before: &[u8], after: &[u8], from: usize, keep_out: Option<Range<usize>
 /// patch into that memory when instantiated, and exports `_start` (and in
 /// function mode one export per invoked function) plus the memory, so that
 /// loaders which look for a command's memory find the engine's.
-fn encode_program(namespace: &str, invoked: &[String], active: &[(usize, Vec<u8>)], passive: &[(usize, Vec<u8>)], grow_pages: usize) -> Result<Vec<u8>, Error> {
+fn encode_program(namespace: &str, invoked: &[String], patch: &Patch) -> Result<Vec<u8>, Error> {
     const NO_ARGS: u32 = 0;
     const INDEX_ARG: u32 = 1;
-    let address = |at: usize| u32::try_from(at).map(|a| a as i32).map_err(|_| Error::Rewrite("a patch lies beyond 4 GiB".into()));
 
     let mut types = TypeSection::new();
     types.ty().function([], []);
@@ -187,41 +242,46 @@ fn encode_program(namespace: &str, invoked: &[String], active: &[(usize, Vec<u8>
     }
     exports.export(MEMORY, ExportKind::Memory, 0);
 
-    let mut start = None;
-    if grow_pages > 0 || !passive.is_empty() {
-        functions.function(NO_ARGS);
-        let mut body = Function::new([]);
-        if grow_pages > 0 {
-            let pages = i32::try_from(grow_pages).map_err(|_| Error::Rewrite("the program's memory is too large".into()))?;
-            // memory.grow gives -1 when the host refuses: then the module
-            // cannot be instantiated, as a static one could not.
-            body.instruction(&Instruction::I32Const(pages));
-            body.instruction(&Instruction::MemoryGrow(0));
-            body.instruction(&Instruction::I32Const(-1));
-            body.instruction(&Instruction::I32Eq);
-            body.instruction(&Instruction::If(wasm_encoder::BlockType::Empty));
-            body.instruction(&Instruction::Unreachable);
-            body.instruction(&Instruction::End);
-        }
-        for (index, (at, bytes)) in passive.iter().enumerate() {
-            let index = u32::try_from(active.len() + index).map_err(|_| Error::Rewrite("too many data segments".into()))?;
-            body.instruction(&Instruction::I32Const(address(*at)?));
-            body.instruction(&Instruction::I32Const(0));
-            body.instruction(&Instruction::I32Const(address(bytes.len())?));
-            body.instruction(&Instruction::MemoryInit { mem: 0, data_index: index });
-            body.instruction(&Instruction::DataDrop(index));
-        }
-        body.instruction(&Instruction::End);
-        code.function(&body);
-        start = Some(next_function);
-    }
-
     let mut data = DataSection::new();
-    for (at, bytes) in active {
-        data.active(0, &ConstExpr::i32_const(address(*at)?), bytes.iter().copied());
+    let mut start = Function::new([(3, ValType::I32)]);
+    if patch.grow_pages > 0 {
+        // memory.grow gives -1 when the host refuses: then the module
+        // cannot be instantiated, as a static one could not.
+        start.instruction(&Instruction::I32Const(i32_of(patch.grow_pages)?));
+        start.instruction(&Instruction::MemoryGrow(0));
+        start.instruction(&Instruction::I32Const(-1));
+        start.instruction(&Instruction::I32Eq);
+        start.instruction(&Instruction::If(BlockType::Empty));
+        start.instruction(&Instruction::Unreachable);
+        start.instruction(&Instruction::End);
     }
-    for (_, bytes) in passive {
-        data.passive(bytes.iter().copied());
+    let mut started = patch.grow_pages > 0;
+    match &patch.layout {
+        Layout::Segments { active, passive } => {
+            for (at, bytes) in active {
+                data.active(0, &ConstExpr::i32_const(i32_of(*at)?), bytes.iter().copied());
+            }
+            for (index, (at, bytes)) in passive.iter().enumerate() {
+                let index = u32::try_from(active.len() + index).map_err(|_| Error::Rewrite("too many data segments".into()))?;
+                copy_segment(&mut start, index, *at, bytes.len())?;
+                data.passive(bytes.iter().copied());
+                started = true;
+            }
+        }
+        // The loop below runs at least once: an empty patch has no records.
+        Layout::Records { blob, .. } if blob.is_empty() => {}
+        Layout::Records { blob, scratch, base } => {
+            data.passive(blob.iter().copied());
+            copy_segment(&mut start, 0, *scratch, blob.len())?;
+            apply_records(&mut start, *base, *scratch, scratch + blob.len())?;
+            started = true;
+        }
+    }
+    let start_index = started.then_some(next_function);
+    if started {
+        start.instruction(&Instruction::End);
+        functions.function(NO_ARGS);
+        code.function(&start);
     }
 
     let mut module = Module::new();
@@ -230,10 +290,11 @@ fn encode_program(namespace: &str, invoked: &[String], active: &[(usize, Vec<u8>
         module.section(&functions);
     }
     module.section(&exports);
-    if let Some(function_index) = start {
+    if let Some(function_index) = start_index {
         module.section(&StartSection { function_index });
     }
-    if !passive.is_empty() {
+    let passive = matches!(&patch.layout, Layout::Records { .. }) || matches!(&patch.layout, Layout::Segments { passive, .. } if !passive.is_empty());
+    if passive {
         module.section(&DataCountSection { count: data.len() });
     }
     if !code.is_empty() {
@@ -243,6 +304,68 @@ fn encode_program(namespace: &str, invoked: &[String], active: &[(usize, Vec<u8>
         module.section(&data);
     }
     Ok(module.finish())
+}
+
+fn i32_of(value: usize) -> Result<i32, Error> {
+    u32::try_from(value).map(|v| v as i32).map_err(|_| Error::Rewrite("a patch lies beyond 4 GiB".into()))
+}
+
+/// `memory.init` of all of passive segment `index` at `at`, then
+/// `data.drop`: the segment is not needed again.
+fn copy_segment(body: &mut Function, index: u32, at: usize, len: usize) -> Result<(), Error> {
+    body.instruction(&Instruction::I32Const(i32_of(at)?));
+    body.instruction(&Instruction::I32Const(0));
+    body.instruction(&Instruction::I32Const(i32_of(len)?));
+    body.instruction(&Instruction::MemoryInit { mem: 0, data_index: index });
+    body.instruction(&Instruction::DataDrop(index));
+    Ok(())
+}
+
+/// The loop that applies the records from `from` to `end` (see
+/// [`Layout::Records`]): starting at `base`, for each, move the destination
+/// on by its distance and copy its bytes there.
+fn apply_records(body: &mut Function, base: usize, from: usize, end: usize) -> Result<(), Error> {
+    let (dst, at, len) = (0, 1, 2);
+    let header = |offset: u64| wasm_encoder::MemArg { offset, align: 0, memory_index: 0 };
+    for instruction in [
+        Instruction::I32Const(i32_of(base)?),
+        Instruction::LocalSet(dst),
+        Instruction::I32Const(i32_of(from)?),
+        Instruction::LocalSet(at),
+        Instruction::Loop(BlockType::Empty),
+        // dst += distance
+        Instruction::LocalGet(at),
+        Instruction::I32Load16U(header(0)),
+        Instruction::LocalGet(dst),
+        Instruction::I32Add,
+        Instruction::LocalTee(dst),
+        // memory.copy(dst, at + 3, len)
+        Instruction::LocalGet(at),
+        Instruction::I32Const(3),
+        Instruction::I32Add,
+        Instruction::LocalGet(at),
+        Instruction::I32Load8U(header(2)),
+        Instruction::LocalTee(len),
+        Instruction::MemoryCopy { src_mem: 0, dst_mem: 0 },
+        // dst += len; at += 3 + len
+        Instruction::LocalGet(dst),
+        Instruction::LocalGet(len),
+        Instruction::I32Add,
+        Instruction::LocalSet(dst),
+        Instruction::LocalGet(at),
+        Instruction::LocalGet(len),
+        Instruction::I32Add,
+        Instruction::I32Const(3),
+        Instruction::I32Add,
+        Instruction::LocalTee(at),
+        Instruction::I32Const(i32_of(end)?),
+        Instruction::I32LtU,
+        Instruction::BrIf(0),
+        Instruction::End,
+    ] {
+        body.instruction(&instruction);
+    }
+    Ok(())
 }
 
 /// The linear memory a snapshot's module starts with: its minimum size,
@@ -366,7 +489,7 @@ mod tests {
         after[5] = 2; // gap of 1: merged
         after[40] = 3; // far: its own run
         after.extend_from_slice(&[0, 0, 9]); // beyond `before`: against zeros
-        let runs = patch(&before, &after, 0, None);
+        let runs = patch(&before, &after, 0, None, 6);
         assert_eq!(runs, vec![(3, vec![1, 0, 2]), (40, vec![3]), (66, vec![9])]);
     }
 
@@ -376,17 +499,44 @@ mod tests {
         let mut after = before.clone();
         after[8] = 1;
         after[14] = 2;
-        assert_eq!(patch(&before, &after, 0, None), vec![(8, vec![1, 0, 0, 0, 0, 0, 2])]);
-        assert_eq!(patch(&before, &after, 0, Some(10..14)), vec![(8, vec![1]), (14, vec![2])]);
-        assert_eq!(patch(&before, &after, 9, None), vec![(14, vec![2])]);
+        assert_eq!(patch(&before, &after, 0, None, 6), vec![(8, vec![1, 0, 0, 0, 0, 0, 2])]);
+        assert_eq!(patch(&before, &after, 0, Some(10..14), 6), vec![(8, vec![1]), (14, vec![2])]);
+        assert_eq!(patch(&before, &after, 9, None, 6), vec![(14, vec![2])]);
     }
 
     #[test]
-    fn a_program_module_validates_and_names_its_engine() {
-        let wasm = encode_program("kiln-engine-v1-0123456789ab", &[], &[(16, vec![1, 2])], &[(70000, vec![3])], 1).expect("encodes");
-        wasmparser::Validator::new().validate_all(&wasm).expect("valid");
-        assert_eq!(module_role(&wasm), Some(ModuleRole::Dynamic { namespace: "kiln-engine-v1-0123456789ab".into() }));
-        let invoked = encode_program("kiln-engine-v1-0123456789ab", &["a".into(), "b-c".into()], &[], &[], 0).expect("encodes");
-        wasmparser::Validator::new().validate_all(&invoked).expect("valid");
+    fn program_modules_of_both_layouts_validate_and_name_their_engine() {
+        let namespace = "kiln-engine-v1-0123456789ab";
+        let runs = vec![(4096, vec![1, 2]), (70000, vec![3])];
+        let layouts = [Layout::segments(runs.clone(), 65536), Layout::records(&runs, 2048).expect("fits")];
+        for layout in layouts {
+            for invoked in [vec![], vec!["a".to_string(), "b-c".to_string()]] {
+                let wasm = encode_program(namespace, &invoked, &Patch { grow_pages: 1, layout: layout_clone(&layout) }).expect("encodes");
+                wasmparser::Validator::new().validate_all(&wasm).expect("valid");
+                assert_eq!(module_role(&wasm), Some(ModuleRole::Dynamic { namespace: namespace.into() }));
+            }
+        }
+    }
+
+    #[test]
+    fn records_are_distances_lengths_and_bytes() {
+        let runs = [(5000, vec![7, 8]), (5003, vec![9]), (75538, vec![1; 300])];
+        let Layout::Records { blob, scratch, base } = Layout::records(&runs, 8192).expect("fits") else { panic!("records") };
+        assert_eq!(base, 5000);
+        // Distance 0 from the base; then 1 past the end of the first run.
+        assert_eq!(&blob[..9], &[0, 0, 2, 7, 8, 1, 0, 1, 9]);
+        // 70,534 past the second run: one empty record of 65,535, then 4,999
+        // (0x1387); 300 bytes take two records.
+        assert_eq!(&blob[9..15], &[0xff, 0xff, 0, 0x87, 0x13, 255]);
+        assert_eq!(&blob[15 + 255..15 + 255 + 3], &[0, 0, 45]);
+        assert_eq!(scratch, (8192 - blob.len()) & !15);
+        assert_eq!(scratch, (8192 - blob.len()) & !15);
+    }
+
+    fn layout_clone(layout: &Layout) -> Layout {
+        match layout {
+            Layout::Segments { active, passive } => Layout::Segments { active: active.clone(), passive: passive.clone() },
+            Layout::Records { blob, scratch, base } => Layout::Records { blob: blob.clone(), scratch: *scratch, base: *base },
+        }
     }
 }

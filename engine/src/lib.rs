@@ -52,13 +52,20 @@ const STACK_EXHAUSTED: &str = "Maximum call stack size exceeded";
 const EXIT_STDOUT_CLOSED: i32 = 0;
 
 /// Everything the init function prepares, kept for `_start`.
+///
+/// Fields drop in declaration order: everything holding JavaScript values
+/// before the context, the context before the runtime (a failed build drops
+/// the engine; freeing a value after its runtime faults).
 struct Engine {
-    rt: Runtime,
-    ctx: Context,
-    js: JsRuntime,
-    rejections: Rc<UnhandledRejections>,
+    /// Installs the program's position tables: prepared with the engine,
+    /// since its source is wiped before the program comes.
+    positions_installer: Option<Persistent<rquickjs::Function<'static>>>,
     /// What `_start` runs.
     mode: Mode,
+    js: JsRuntime,
+    rejections: Rc<UnhandledRejections>,
+    ctx: Context,
+    rt: Runtime,
 }
 
 /// Script mode runs a program once; function mode calls exported functions
@@ -271,9 +278,13 @@ fn init_engine() -> Result<Engine, Report> {
     let js = ctx
         .with(|ctx| JsRuntime::install(&ctx, StdHost))
         .map_err(|e| internal(format!("installing the runtime API: {e}")))?;
-    // SAFETY: the API is installed once per process, just above.
+    let positions_installer = ctx
+        .with(|ctx| kiln_js_runtime::positions_installer(&ctx).map(|f| Persistent::save(&ctx, f)))
+        .map_err(|e| internal(format!("preparing the position tables: {e}")))?;
+    // SAFETY: the API is installed once per process, just above, and so is
+    // the positions installer.
     unsafe { kiln_js_runtime::wipe_sources() };
-    Ok(Engine { rt, ctx, js, rejections, mode: Mode::Empty })
+    Ok(Engine { rt, ctx, js, rejections, mode: Mode::Empty, positions_installer: Some(positions_installer) })
 }
 
 /// Gives `engine` the program of the init input on stdin, compiled (in
@@ -296,11 +307,16 @@ fn init_program(mut engine: Engine, garbage: Garbage) -> Result<Engine, Report> 
     if let Some(max) = input.limits.max_memory {
         scrub::limit_memory(usize::try_from(max).unwrap_or(usize::MAX));
     }
+    // A static module drops the installer (its garbage is collected); a
+    // dynamic one keeps it, as freeing it would put its bytes, zeroed,
+    // into the program's patch.
+    let installer = if garbage == Garbage::Collect { engine.positions_installer.take() } else { engine.positions_installer.clone() };
     let Engine { rt, ctx, js, rejections, .. } = &engine;
     // Before anything compiles: a build-time error in a transformed module
     // is reported in its original positions too.
     if !position_tables.is_empty() {
-        ctx.with(|ctx| kiln_js_runtime::install_positions(&ctx, position_tables))
+        let installer = installer.ok_or_else(|| internal("the position tables' installer is gone"))?;
+        ctx.with(|ctx| kiln_js_runtime::install_positions_with(&ctx, &installer.restore(&ctx)?, position_tables))
             .map_err(|e| internal(format!("installing the position tables: {e}")))?;
     }
     // The imported files: served from memory while the program compiles.

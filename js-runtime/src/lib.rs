@@ -55,7 +55,7 @@ pub use bytecode::{compile_script, run_script};
 pub use event_loop::UnhandledRejections;
 use event_loop::run_jobs as drain_jobs;
 pub use host::{Host, MemoryHost, StdHost};
-pub use positions::install_positions;
+pub use positions::{install_positions, install_positions_with, positions_installer};
 
 use rquickjs::{Ctx, Function, Object, Persistent, Value};
 use std::cell::Cell;

@@ -20,6 +20,30 @@ use std::collections::BTreeMap;
 ///
 /// A table without a name line, or QuickJS failing (out of memory).
 pub fn install_positions<'js>(ctx: &Ctx<'js>, tables: Vec<(String, Vec<u8>)>) -> rquickjs::Result<()> {
+    let installer = positions_installer(ctx)?;
+    install_positions_with(ctx, &installer, tables)
+}
+
+/// Compiles and runs the runtime API's `positions.js`, which gives the
+/// function that installs position tables: the part of
+/// [`install_positions`] that does not depend on the program, for an
+/// engine that is initialized before its program is known (it must run
+/// before [`crate::wipe_sources`]).
+///
+/// # Errors
+///
+/// QuickJS failing (out of memory).
+pub fn positions_installer<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Function<'js>> {
+    let compiled = bytecode::compile_script(ctx, "kiln:positions", crate::POSITIONS_JS.bytes(), true, true)?;
+    bytecode::run_script(ctx, compiled)?.into_function().ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))
+}
+
+/// [`install_positions`] with an installer made by [`positions_installer`].
+///
+/// # Errors
+///
+/// As [`install_positions`].
+pub fn install_positions_with<'js>(ctx: &Ctx<'js>, installer: &Function<'js>, tables: Vec<(String, Vec<u8>)>) -> rquickjs::Result<()> {
     let mut by_name = BTreeMap::new();
     for (name, table) in tables {
         let table = Table::new(table).ok_or_else(|| rquickjs::Error::new_from_js("bytes", "position table"))?;
@@ -34,10 +58,6 @@ pub fn install_positions<'js>(ctx: &Ctx<'js>, tables: Vec<(String, Vec<u8>)>) ->
             None => Ok(stack.into_value()),
         }
     })?;
-    let compiled = bytecode::compile_script(ctx, "kiln:positions", crate::POSITIONS_JS.bytes(), true, true)?;
-    let installer: Function = bytecode::run_script(ctx, compiled)?
-        .into_function()
-        .ok_or_else(|| rquickjs::Error::new_from_js("value", "function"))?;
     installer.call((map,))
 }
 

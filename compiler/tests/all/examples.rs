@@ -1,8 +1,9 @@
 //! Every program in `examples/` is built (with the default and the `--lean`
-//! engine) and run on both hosts; stdout (and stderr and exit status, where
-//! the example states them) must match the expected files byte for byte.
+//! engine, and as a dynamic module linked against the shared engine) and
+//! run on both hosts; stdout (and stderr and exit status, where the example
+//! states them) must match the expected files byte for byte.
 
-use crate::util::{kiln, run_both, run_with_stdin, workspace};
+use crate::util::{kiln, run_both, run_both_linked, run_with_stdin, workspace};
 use std::path::{Path, PathBuf};
 
 struct Example {
@@ -67,6 +68,15 @@ fn check(name: &str) {
         assert_eq!(run.stderr, example.expected_stderr, "stderr of {name} {profile:?}");
         assert_eq!(run.status, Some(example.expected_status), "exit status of {name} {profile:?}");
     }
+    // The same program as a dynamic module: the program only, linked
+    // against the shared engine when it runs.
+    let wasm = out.path().join(format!("{name}-dynamic.wasm"));
+    let output = run_with_stdin(kiln(&example.dir).args(["build", "-q", "--dynamic", &example.program, "-o"]).arg(&wasm).args(&example.build_args), b"");
+    assert!(output.status.success(), "building {name} --dynamic: {}", String::from_utf8_lossy(&output.stderr));
+    let run = run_both_linked(out.path(), &wasm, &crate::dynamic::shared_engine(), "_start", &example.input);
+    assert_eq!(run.stdout, example.expected_stdout, "stdout of {name} --dynamic");
+    assert_eq!(run.stderr, example.expected_stderr, "stderr of {name} --dynamic");
+    assert_eq!(run.status, Some(example.expected_status), "exit status of {name} --dynamic");
 }
 
 #[test]

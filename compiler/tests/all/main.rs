@@ -4,6 +4,7 @@ mod atomics;
 mod cli;
 mod conformance;
 mod differential;
+mod dynamic;
 mod examples;
 mod fixtures;
 mod fuel;

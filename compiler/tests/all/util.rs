@@ -122,3 +122,15 @@ pub static NOT_ALONGSIDE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 pub fn not_alongside() -> std::sync::MutexGuard<'static, ()> {
     NOT_ALONGSIDE.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
+
+/// Runs a dynamic module linked against `engine` on both hosts (`kiln run
+/// --engine`, `run-node.mjs --engine`), asserts they agree exactly, returns
+/// the run.
+pub fn run_both_linked(dir: &Path, wasm: &Path, engine: &Path, entry: &str, stdin: &[u8]) -> Run {
+    let wasmtime = Run::from(run_with_stdin(kiln(dir).arg("run").arg("--engine").arg(engine).args(["--invoke", entry]).arg(wasm), stdin));
+    let mut node = Command::new("node");
+    node.current_dir(dir).arg(workspace().join("examples/run-node.mjs")).args(["--invoke", entry]).arg("--engine").arg(engine).arg(wasm);
+    let node = Run::from(run_with_stdin(&mut node, stdin));
+    assert_eq!(wasmtime, node, "wasmtime (left) and node:wasi (right) disagree on a dynamic module");
+    wasmtime
+}

@@ -1,0 +1,187 @@
+//! Dynamic modules (`kiln build --dynamic`) linked against the shared
+//! engine (`kiln engine`): on every host that can link them, with a clear
+//! failure for the wrong engine, within their size and fuel budgets.
+//! (Every example also runs dynamically: see `examples.rs`.)
+
+use crate::util::{Run, fuel_from_stats, kiln, run_both_linked, run_with_stdin, workspace};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+/// The shared engine this `kiln` writes, made once per test run.
+pub fn shared_engine() -> PathBuf {
+    static ENGINE: OnceLock<PathBuf> = OnceLock::new();
+    ENGINE.get_or_init(|| write_engine(&[])).clone()
+}
+
+/// The engine of `kiln engine --lean`: another engine, another namespace.
+fn lean_engine() -> PathBuf {
+    static ENGINE: OnceLock<PathBuf> = OnceLock::new();
+    ENGINE.get_or_init(|| write_engine(&["--lean"])).clone()
+}
+
+fn write_engine(args: &[&str]) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let path = dir.join("kiln-engine.wasm");
+    let output = run_with_stdin(kiln(&dir).args(["engine", "-q", "-o"]).arg(&path).args(args), b"");
+    assert!(output.status.success(), "kiln engine {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    path
+}
+
+fn namespace_of(args: &[&str]) -> String {
+    let output = run_with_stdin(kiln(&workspace()).args(["engine", "--namespace"]).args(args), b"");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_string()
+}
+
+/// Builds `source` (written to `name`) with `--dynamic` and `args`.
+fn build_dynamic(dir: &Path, name: &str, source: &str, args: &[&str]) -> PathBuf {
+    std::fs::write(dir.join(name), source).unwrap();
+    build_in(dir, name, &["--dynamic"].iter().chain(args).copied().collect::<Vec<_>>())
+}
+
+fn build_in(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let wasm = dir.join(format!("{name}{}.wasm", args.join("").replace(['-', '='], "")));
+    let output = run_with_stdin(kiln(dir).args(["build", "-q", name, "-o"]).arg(&wasm).args(args), b"");
+    assert!(output.status.success(), "kiln build {name} {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    wasm
+}
+
+/// `scripts/hosts/wasmtime-default.py --preload NAMESPACE=ENGINE`: the
+/// Python `wasmtime` package's `Linker`, wasmtime's default configuration.
+fn run_python(dir: &Path, wasm: &Path, namespace: &str, engine: &Path, stdin: &[u8]) -> Run {
+    let mut cmd = Command::new("python3");
+    cmd.current_dir(dir).arg(workspace().join("scripts/hosts/wasmtime-default.py")).arg("--preload").arg(format!("{namespace}={}", engine.display())).arg(wasm);
+    Run::from(run_with_stdin(&mut cmd, stdin))
+}
+
+fn stats_fuel(dir: &Path, wasm: &Path, engine: Option<&Path>, stdin: &[u8]) -> u64 {
+    let mut cmd = kiln(dir);
+    cmd.args(["run", "--stats"]);
+    if let Some(engine) = engine {
+        cmd.arg("--engine").arg(engine);
+    }
+    let output = run_with_stdin(cmd.arg(wasm), stdin);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    fuel_from_stats(&String::from_utf8_lossy(&output.stderr))
+}
+
+/// What a hello world costs as a dynamic module, in bytes: measured 848 for `console.log("hello")`, 1,020 for this test's longer line
+/// (Javy 9: 420; the issue's target, 400, is not reached: see the README).
+const HELLO_BUDGET: u64 = 1_100;
+/// The discount script (`examples/discount`): measured 6,828 (Javy 9:
+/// 2,991; target 2,500, not reached).
+const DISCOUNT_BUDGET: u64 = 7_500;
+
+#[test]
+fn hello_runs_linked_on_every_host_and_fits_its_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build_dynamic(dir.path(), "hello.js", "console.log('hello from a dynamic module')\n", &[]);
+    let size = std::fs::metadata(&wasm).unwrap().len();
+    assert!(size <= HELLO_BUDGET, "a dynamic hello world is {size} bytes (budget {HELLO_BUDGET})");
+    let engine = shared_engine();
+    let run = run_both_linked(dir.path(), &wasm, &engine, "_start", b"");
+    assert_eq!((run.status, run.stdout.as_str(), run.stderr.as_str()), (Some(0), "hello from a dynamic module\n", ""));
+    let python = run_python(dir.path(), &wasm, &namespace_of(&[]), &engine, b"");
+    assert_eq!(python, run, "the Python wasmtime Linker");
+}
+
+#[test]
+fn the_discount_script_fits_its_budget_and_costs_about_what_its_static_build_does() {
+    let example = workspace().join("examples/discount");
+    let input = std::fs::read(example.join("input.json")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    std::fs::copy(example.join("discount.js"), out.path().join("discount.js")).unwrap();
+    let dynamic = build_in(out.path(), "discount.js", &["--dynamic"]);
+    let fixed = build_in(out.path(), "discount.js", &[]);
+    let size = std::fs::metadata(&dynamic).unwrap().len();
+    assert!(size <= DISCOUNT_BUDGET, "the dynamic discount script is {size} bytes (budget {DISCOUNT_BUDGET})");
+    let engine = shared_engine();
+    let expected = std::fs::read_to_string(example.join("expected.out")).unwrap();
+    assert_eq!(run_both_linked(out.path(), &dynamic, &engine, "_start", &input).stdout, expected);
+    assert_eq!(run_python(out.path(), &dynamic, &namespace_of(&[]), &engine, &input).stdout, expected);
+    let (linked, own) = (stats_fuel(out.path(), &dynamic, Some(&engine), &input), stats_fuel(out.path(), &fixed, None, &input));
+    assert!(linked as f64 <= own as f64 * 1.3, "dynamic {linked} fuel against static {own}: more than 1.3x");
+}
+
+#[test]
+fn function_mode_exports_each_target_and_runs_its_top_level_once_at_build_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "console.log('top level');\nlet calls = 0;\nexport function total(cart) { calls++; return { total: cart.items.reduce((s, i) => s + i, 0), calls } }\nexport function count(cart) { return cart.items.length }\n";
+    let wasm = build_dynamic(dir.path(), "fn.mjs", source, &["--invoke", "total", "--invoke", "count=item-count"]);
+    let engine = shared_engine();
+    let input = br#"{"items":[1,2,3.5]}"#;
+    let total = run_both_linked(dir.path(), &wasm, &engine, "total", input);
+    // The top level ran at build time: nothing of it at run time.
+    assert_eq!((total.status, total.stdout.as_str(), total.stderr.as_str()), (Some(0), "{\"total\":6.5,\"calls\":1}\n", ""));
+    assert_eq!(run_both_linked(dir.path(), &wasm, &engine, "item-count", input).stdout, "3\n");
+    assert_eq!(run_both_linked(dir.path(), &wasm, &engine, "_start", input).stdout, total.stdout, "_start runs the first target");
+}
+
+#[test]
+fn an_uncaught_error_is_reported_with_its_position_and_status_1() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = "function check(x) {\n  if (x > 1) throw new RangeError(`too big: ${x}`);\n}\nconsole.log('before');\ncheck(2);\n";
+    let dynamic = build_dynamic(dir.path(), "fail.js", source, &[]);
+    let fixed = build_in(dir.path(), "fail.js", &[]);
+    let linked = run_both_linked(dir.path(), &dynamic, &shared_engine(), "_start", b"");
+    let own = crate::util::run_both(dir.path(), &fixed, b"");
+    assert_eq!(linked, own, "dynamic and static modules fail alike");
+    assert_eq!(linked.status, Some(1));
+    assert!(linked.stderr.contains("RangeError: too big: 2") && linked.stderr.contains("fail.js:2"), "{}", linked.stderr);
+}
+
+#[test]
+fn another_engine_is_refused_on_every_host_never_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build_dynamic(dir.path(), "hello.js", "console.log('hi')\n", &[]);
+    let (expected, offered) = (namespace_of(&[]), namespace_of(&["--lean"]));
+    assert_ne!(expected, offered, "the lean engine is another engine");
+
+    let kiln_run = run_with_stdin(kiln(dir.path()).arg("run").arg("--engine").arg(lean_engine()).arg(&wasm), b"");
+    let stderr = String::from_utf8_lossy(&kiln_run.stderr);
+    assert_eq!(kiln_run.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&expected) && stderr.contains(&offered) && kiln_run.stdout.is_empty(), "kiln run names both engines: {stderr}");
+
+    let mut node = Command::new("node");
+    node.current_dir(dir.path()).arg(workspace().join("examples/run-node.mjs")).arg("--engine").arg(lean_engine()).arg(&wasm);
+    let node = run_with_stdin(&mut node, b"");
+    let stderr = String::from_utf8_lossy(&node.stderr);
+    assert_eq!(node.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("cannot be linked") && stderr.contains(&expected) && node.stdout.is_empty(), "{stderr}");
+
+    let python = run_python(dir.path(), &wasm, &offered, &lean_engine(), b"");
+    assert_eq!(python.status, Some(2), "{}", python.stderr);
+    assert!(python.stderr.contains("unknown import") && python.stderr.contains(&expected) && python.stdout.is_empty(), "{}", python.stderr);
+}
+
+#[test]
+fn a_dynamic_module_without_its_engine_says_how_to_run_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build_dynamic(dir.path(), "hello.js", "console.log('hi')\n", &[]);
+    let output = run_with_stdin(kiln(dir.path()).arg("run").arg(&wasm), b"");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("dynamic module") && stderr.contains("--engine") && stderr.contains(&namespace_of(&[])), "{stderr}");
+    // The engine alone holds no program, and says so.
+    let output = run_with_stdin(kiln(dir.path()).arg("run").arg(shared_engine()), b"");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("shared engine"), "{}", String::from_utf8_lossy(&output.stderr));
+}
+
+#[test]
+fn inspect_names_the_engine_a_module_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = build_dynamic(dir.path(), "hello.js", "console.log('hi')\n", &[]);
+    let namespace = namespace_of(&[]);
+    assert!(namespace.starts_with("kiln-engine-v1-"), "{namespace}");
+    let inspect = |path: &Path| {
+        let output = run_with_stdin(kiln(dir.path()).arg("inspect").arg(path), b"");
+        assert!(output.status.success());
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let module = inspect(&wasm);
+    assert!(module.contains("kind: dynamic") && module.contains(&format!("engine namespace: {namespace}")), "{module}");
+    let engine = inspect(&shared_engine());
+    assert!(engine.contains("kind: shared engine") && engine.contains(&format!("namespace: {namespace}")), "{engine}");
+}
