@@ -165,6 +165,56 @@ impl Layout {
     }
 }
 
+/// The shared engine's two parts (its snapshot and the finished module) in
+/// the cache directory, so that a dynamic build does not initialize and
+/// finish the engine again in every process. Stored with the SHA-256 of the
+/// contents in front: a damaged file is made again, never trusted.
+pub(crate) struct StoredEngine {
+    path: Option<std::path::PathBuf>,
+    cache: Option<kiln_host::ModuleCache>,
+}
+
+/// Bump with any change to how the shared engine is made from the engine's
+/// bytes that they do not show (the init, the rewrite, this format).
+const STORED_ENGINE_FORMAT: u32 = 1;
+
+impl StoredEngine {
+    pub(crate) fn new(cache: Option<&kiln_host::ModuleCache>, engine: &[u8], options: &crate::RewriteOptions) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(STORED_ENGINE_FORMAT.to_le_bytes());
+        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+        hasher.update(env!("KILN_REWRITE_CRATES").as_bytes());
+        hasher.update(format!("{options:?}").as_bytes());
+        hasher.update(engine);
+        let key: String = hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect();
+        StoredEngine { path: cache.map(|c| c.dir().join(format!("shared-engine-{key}.bin"))), cache: cache.cloned() }
+    }
+
+    /// (snapshot, finished module), if stored and intact.
+    pub(crate) fn load(&self) -> Option<(Vec<u8>, Vec<u8>)> {
+        let stored = std::fs::read(self.path.as_ref()?).ok()?;
+        let (hash, rest) = stored.split_at_checked(32)?;
+        if Sha256::digest(rest).as_slice() != hash {
+            return None;
+        }
+        let (len, rest) = rest.split_at_checked(8)?;
+        let len = usize::try_from(u64::from_le_bytes(len.try_into().ok()?)).ok()?;
+        let (snapshot, finished) = rest.split_at_checked(len)?;
+        Some((snapshot.to_vec(), finished.to_vec()))
+    }
+
+    /// Stores both parts; a cache that cannot be written only costs time.
+    pub(crate) fn store(&self, snapshot: &[u8], finished: &[u8]) {
+        let (Some(path), Some(cache)) = (&self.path, &self.cache) else { return };
+        let mut rest = (snapshot.len() as u64).to_le_bytes().to_vec();
+        rest.extend_from_slice(snapshot);
+        rest.extend_from_slice(finished);
+        let mut contents = Sha256::digest(&rest).to_vec();
+        contents.extend_from_slice(&rest);
+        cache.store(path, &contents);
+    }
+}
+
 /// The bytes of `after` from address `from` on that differ from `before`
 /// (memory beyond `before` counts as zeros), as (address, bytes) runs in
 /// address order, never covering `keep_out`.

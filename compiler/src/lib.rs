@@ -126,6 +126,8 @@ pub struct Compiler {
     frontend: kiln_frontend::Options,
     /// Build dynamic modules (see [`Compiler::dynamic`]).
     dynamic: bool,
+    /// Where the shared engine is kept across processes, if anywhere.
+    cache: Option<ModuleCache>,
     /// The shared engine of the last dynamic build, by what it was made of.
     shared_engine: std::sync::Mutex<Option<(SharedEngineKey, std::sync::Arc<SharedEngine>)>>,
 }
@@ -156,6 +158,7 @@ impl Compiler {
             limits: kiln_abi::BuildLimits { max_memory: Some(DEFAULT_BUILD_MAX_MEMORY) },
             frontend: kiln_frontend::Options::default(),
             dynamic: false,
+            cache: None,
             shared_engine: std::sync::Mutex::new(None),
         })
     }
@@ -190,6 +193,7 @@ impl Compiler {
     /// not on every build, and the program-independent part of the final
     /// rewrite is done once too.
     pub fn cache(&mut self, cache: ModuleCache) -> &mut Self {
+        self.cache = Some(cache.clone());
         self.finisher.set_cache(cache.clone());
         self.snapshotter.set_cache(cache);
         self
@@ -250,16 +254,24 @@ impl Compiler {
         {
             return Ok(engine.clone());
         }
-        let snapshot = self
-            .snapshotter
-            .preinitialize_with(self.engine, kiln_abi::exports::INIT_ENGINE, &[])
-            .map_err(|e| match e {
-                SnapshotError::InitFailed { report, .. } => Error::Rewrite(format!("initializing the shared engine failed: {report:?}")),
-                other => Error::Snapshot(other),
-            })?;
         let options = RewriteOptions { shared_engine: true, invoked: Vec::new(), ..self.rewrite.clone() };
-        let finished = self.finisher.finish(&snapshot.wasm, &options)?;
-        let engine = std::sync::Arc::new(SharedEngine::new(snapshot.wasm, finished)?);
+        let stored = dynamic::StoredEngine::new(self.cache.as_ref(), self.engine, &options);
+        let (snapshot, finished) = match stored.load() {
+            Some(parts) => parts,
+            None => {
+                let snapshot = self
+                    .snapshotter
+                    .preinitialize_with(self.engine, kiln_abi::exports::INIT_ENGINE, &[])
+                    .map_err(|e| match e {
+                        SnapshotError::InitFailed { report, .. } => Error::Rewrite(format!("initializing the shared engine failed: {report:?}")),
+                        other => Error::Snapshot(other),
+                    })?;
+                let finished = self.finisher.finish(&snapshot.wasm, &options)?;
+                stored.store(&snapshot.wasm, &finished);
+                (snapshot.wasm, finished)
+            }
+        };
+        let engine = std::sync::Arc::new(SharedEngine::new(snapshot, finished)?);
         *memo = Some((key, engine.clone()));
         Ok(engine)
     }
