@@ -185,3 +185,34 @@ fn inspect_names_the_engine_a_module_needs() {
     let engine = inspect(&shared_engine());
     assert!(engine.contains("kind: shared engine") && engine.contains(&format!("namespace: {namespace}")), "{engine}");
 }
+
+#[test]
+fn the_shopify_example_fits_every_shopify_limit_only_when_dynamic() {
+    let example = workspace().join("examples/shopify-dynamic");
+    let args: Vec<String> = std::fs::read_to_string(example.join("build-args")).unwrap().split_whitespace().map(str::to_string).collect();
+    let input = std::fs::read(example.join("input.json")).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let limits = |dynamic: bool| {
+        let wasm = out.path().join(format!("fn-{dynamic}.wasm"));
+        let mut build = kiln(&example);
+        build.args(["build", "-q", "index.js", "-o"]).arg(&wasm).args(&args);
+        if dynamic {
+            build.arg("--dynamic");
+        }
+        assert!(run_with_stdin(&mut build, b"").status.success());
+        let mut run = kiln(out.path());
+        run.args(["run", "--limits", "shopify"]);
+        if dynamic {
+            run.arg("--engine").arg(shared_engine());
+        }
+        run_with_stdin(run.arg(&wasm), &input)
+    };
+    let dynamic = limits(true);
+    let stderr = String::from_utf8_lossy(&dynamic.stderr);
+    assert_eq!(dynamic.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("within all limits"), "{stderr}");
+    assert_eq!(String::from_utf8_lossy(&dynamic.stdout), std::fs::read_to_string(example.join("expected.out")).unwrap());
+    let fixed = limits(false);
+    assert_eq!(fixed.status.code(), Some(122), "a static module is over the module limit");
+    assert!(String::from_utf8_lossy(&fixed.stderr).contains("exceeded: module"), "{}", String::from_utf8_lossy(&fixed.stderr));
+}
