@@ -90,23 +90,33 @@ impl Remap {
     }
 }
 
+/// What the passes over one file share.
+#[derive(Default)]
+pub(crate) struct Passes {
+    /// Numbers the generated names.
+    counter: usize,
+    /// The helpers an earlier pass imported.
+    imported: BTreeSet<&'static str>,
+}
+
 /// `program` (parsed from `source`) with its classes lowered, and the way
-/// back; `None` when no class needs it. `counter` numbers the generated
-/// names across passes.
-pub(crate) fn lower(source: &str, program: &Program<'_>, options: Options, counter: &mut usize) -> Option<(String, Remap)> {
+/// back; `None` when no class needs it.
+pub(crate) fn lower(source: &str, program: &Program<'_>, options: Options, passes: &mut Passes) -> Option<(String, Remap)> {
     if !source.contains('@') && !source.contains("accessor") {
         return None;
     }
-    let mut finder = Finder { source, options, counter: *counter, edits: Vec::new(), helpers: BTreeSet::new() };
+    let mut finder = Finder { source, options, counter: passes.counter, edits: Vec::new(), helpers: BTreeSet::new() };
     finder.visit_program(program);
-    *counter = finder.counter;
+    passes.counter = finder.counter;
     if finder.edits.is_empty() {
         return None;
     }
     let mut edits = finder.edits;
-    if !finder.helpers.is_empty() {
+    let new: Vec<&(&str, &str)> = HELPERS.iter().filter(|(l, _)| finder.helpers.contains(*l) && !passes.imported.contains(*l)).collect();
+    if !new.is_empty() {
         let mut text = String::new();
-        for (local, module) in HELPERS.iter().filter(|(l, _)| finder.helpers.contains(*l)) {
+        for (local, module) in new {
+            passes.imported.insert(local);
             let specifier = format!("{}/helpers/{module}", crate::settings::HELPERS_MODULE);
             if options.module {
                 text.push_str(&format!("import {local} from \"{specifier}\"; "));
@@ -706,7 +716,13 @@ impl Finder<'_> {
         if anonymous {
             tail.push(')');
         }
-        tail.push_str(&format!("; return {inner}; }})()"));
+        // The static block gave `inner` the decorated class, but the class
+        // expression's own value is assigned to it after the block ran.
+        if class_decorators.is_some() {
+            tail.push_str(&format!("; return {inner} = __kiln_classThis; }})()"));
+        } else {
+            tail.push_str(&format!("; return {inner}; }})()"));
+        }
         match &form {
             Form::Declaration { .. } => tail.push(';'),
             Form::ExportDefault { .. } => tail.push_str(&format!("; export {{ {} as default }};", outer.as_deref().unwrap_or(&inner))),
@@ -820,8 +836,7 @@ mod tests {
         let allocator = Allocator::default();
         let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        let mut counter = 0;
-        lower(source, &parsed.program, Options { standard, module: true }, &mut counter)
+        lower(source, &parsed.program, Options { standard, module: true }, &mut Passes::default())
     }
 
     #[test]

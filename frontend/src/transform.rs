@@ -146,9 +146,9 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     // level of nested classes) before anything else, see [`decorators`].
     let lowering = decorators::Options { standard: !cx.ts.experimental_decorators, module: has_esm || matches!(ext, "mjs" | "mts") };
     let mut remaps: Vec<decorators::Remap> = Vec::new();
-    let mut counter = 0;
+    let mut passes = decorators::Passes::default();
     let mut text: &str = source;
-    while let Some((next, remap)) = decorators::lower(text, &program, lowering, &mut counter) {
+    while let Some((next, remap)) = decorators::lower(text, &program, lowering, &mut passes) {
         let next: &str = allocator.alloc_str(&next);
         remaps.push(remap);
         let reparsed = Parser::new(&allocator, next, source_type).with_options(options).parse();
