@@ -524,6 +524,15 @@ impl Finder<'_> {
                             work.edits.push(Edit { start: span.end, end: span.end, pieces: vec![Piece::New(")".into(), span.end)] });
                         }
                         None => {
+                            if p.definite {
+                                // `x!: T` cannot have the initializer it is given.
+                                let from = p.key.span().end;
+                                let until = p.type_annotation.as_ref().map_or(p.span.end, |t| t.span.start);
+                                if let Some(bang) = self.source[from as usize..until as usize].find('!') {
+                                    let at = from + bang as u32;
+                                    work.edits.push(Edit { start: at, end: at + 1, pieces: Vec::new() });
+                                }
+                            }
                             let end = self.before_semicolon(p.span);
                             let init = format!(" = __runInitializers(this, {initializers}, void 0)");
                             work.edits.push(Edit { start: end, end, pieces: vec![Piece::New(init, end)] });
