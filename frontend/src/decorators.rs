@@ -545,13 +545,20 @@ impl Finder<'_> {
                     work.decorate[group].push(format!("__esDecorate(null, null, {decorators}, {context}, {initializers}, {extra});"));
                 }
                 ClassElement::AccessorProperty(a) => {
-                    let start = first_start(&a.decorators, a.span);
+                    let mut start = first_start(&a.decorators, a.span);
                     if a.r#type == AccessorPropertyType::TSAbstractAccessorProperty {
                         work.edits.push(Edit { start, end: a.span.end, pieces: Vec::new() });
                         continue;
                     }
                     let decorated = standard && !a.decorators.is_empty();
+                    if let Some(last) = a.decorators.last().filter(|_| !standard) {
+                        // Legacy decorators stay, on the getter and setter
+                        // that come first: oxc applies them to that pair's
+                        // descriptor, as tsc does for an accessor field.
+                        start = last.span.end;
+                    }
                     let mut pieces = Vec::new();
+                    let mut storage_pieces = Vec::new();
                     let (decorators, initializers, extra) = if decorated {
                         let names = (self.fresh("d"), self.fresh("init"), self.fresh("extra"));
                         self.decorator_array(&a.decorators, work, &names.0);
@@ -573,20 +580,20 @@ impl Finder<'_> {
                     };
                     let storage = format!("#{}", self.fresh("s"));
                     let is_static = if a.r#static { "static " } else { "" };
-                    pieces.push(Piece::New(format!("{is_static}{storage} = "), a.span.start));
+                    storage_pieces.push(Piece::New(format!("{is_static}{storage} = "), a.span.start));
                     if decorated {
-                        pieces.push(Piece::New(format!("__runInitializers(this, {initializers}, "), a.span.start));
+                        storage_pieces.push(Piece::New(format!("__runInitializers(this, {initializers}, "), a.span.start));
                     }
                     match &a.value {
                         Some(value) => {
                             let span = value.span();
-                            pieces.push(Piece::Orig(span.start, span.end));
+                            storage_pieces.push(Piece::Orig(span.start, span.end));
                         }
-                        None => pieces.push(Piece::New("void 0".into(), a.span.start)),
+                        None => storage_pieces.push(Piece::New("void 0".into(), a.span.start)),
                     }
-                    pieces.push(Piece::New(if decorated { ");".into() } else { ";".into() }, a.span.end));
+                    storage_pieces.push(Piece::New(if decorated { ");".into() } else { ";".into() }, a.span.end));
                     if decorated {
-                        pieces.push(Piece::New(self.extra_after(a.r#static, &extra), a.span.end));
+                        storage_pieces.push(Piece::New(self.extra_after(a.r#static, &extra), a.span.end));
                     }
                     let private_decorated = decorated && matches!(key, Key::Private(_));
                     let descriptor = if private_decorated { self.fresh("desc") } else { String::new() };
@@ -599,7 +606,8 @@ impl Finder<'_> {
                     pieces.push(key_piece(&key));
                     pieces.push(Piece::New(format!("() {{ {get_body} }} {is_static}set "), a.span.start));
                     pieces.push(key_piece(&key));
-                    pieces.push(Piece::New(format!("(v) {{ {set_body} }}"), a.span.end));
+                    pieces.push(Piece::New(format!("(v) {{ {set_body} }} "), a.span.end));
+                    pieces.append(&mut storage_pieces);
                     work.edits.push(Edit { start, end: a.span.end, pieces });
                     if decorated {
                         let context = Self::context("accessor", &key, a.r#static, key.access(true, true));
@@ -856,7 +864,7 @@ mod tests {
     #[test]
     fn an_accessor_becomes_private_storage_with_a_getter_and_setter() {
         let (text, _) = run("class A {\n  static accessor n: number = 1;\n}\n", true).unwrap();
-        assert!(text.contains("static #__kiln_s1 = 1; static get n() { return this.#__kiln_s1; } static set n(v) { this.#__kiln_s1 = v; }"), "{text}");
+        assert!(text.contains(" static get n() { return this.#__kiln_s1; } static set n(v) { this.#__kiln_s1 = v; } static #__kiln_s1 = 1;"), "{text}");
         assert!(!text.contains("import"), "no helper for a plain accessor: {text}");
     }
 
