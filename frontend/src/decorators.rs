@@ -105,7 +105,8 @@ pub(crate) fn lower(source: &str, program: &Program<'_>, options: Options, passe
     if !source.contains('@') && !source.contains("accessor") {
         return None;
     }
-    let mut finder = Finder { source, options, counter: passes.counter, edits: Vec::new(), helpers: BTreeSet::new() };
+    let comments: Vec<Span> = program.comments.iter().map(|c| c.span).collect();
+    let mut finder = Finder { source, options, counter: passes.counter, edits: Vec::new(), helpers: BTreeSet::new(), comments };
     finder.visit_program(program);
     passes.counter = finder.counter;
     if finder.edits.is_empty() {
@@ -182,6 +183,8 @@ struct Finder<'s> {
     counter: usize,
     edits: Vec<Edit>,
     helpers: BTreeSet<&'static str>,
+    /// The program's comments (sorted), where a `class` is no keyword.
+    comments: Vec<Span>,
 }
 
 impl Finder<'_> {
@@ -341,8 +344,10 @@ impl Finder<'_> {
             let i = at + found;
             let before = i == 0 || !is_ident_byte(bytes[i - 1]);
             let after = bytes.get(i + 5).is_none_or(|b| !is_ident_byte(*b));
-            if before && after {
-                return (from + i) as u32;
+            let offset = (from + i) as u32;
+            let in_comment = self.comments.iter().any(|c| c.start <= offset && offset < c.end);
+            if before && after && !in_comment {
+                return offset;
             }
             at = i + 5;
         }
@@ -866,6 +871,12 @@ mod tests {
         let (text, _) = run("class A {\n  static accessor n: number = 1;\n}\n", true).unwrap();
         assert!(text.contains(" static get n() { return this.#__kiln_s1; } static set n(v) { this.#__kiln_s1 = v; } static #__kiln_s1 = 1;"), "{text}");
         assert!(!text.contains("import"), "no helper for a plain accessor: {text}");
+    }
+
+    #[test]
+    fn the_class_keyword_is_not_found_in_a_comment() {
+        let (text, _) = run("@d /* the class */ class A { @d m() {} }\n", true).unwrap();
+        assert!(text.contains("var A = class  { static {") && !text.contains("the class */"), "{text}");
     }
 
     #[test]
