@@ -663,13 +663,16 @@ impl Finder<'_> {
             Form::Expression { name: Some(name) } => (name.clone(), None, js_string(name), false),
             Form::Expression { name: None } => (self.fresh("class"), None, js_string(""), true),
         };
+        // `await` in what the function evaluates (a decorator, a computed
+        // key, the heritage: top-level await in a module) makes it async.
+        let (open_iife, close_iife) = if awaits(class) { ("(await (async () => { ", "})())") } else { ("(() => { ", "})()") };
         let mut head = String::new();
         match &form {
-            Form::Declaration { export: true, .. } => head.push_str(&format!("export let {inner} = (() => {{ ")),
+            Form::Declaration { export: true, .. } => head.push_str(&format!("export let {inner} = {open_iife}")),
             Form::Declaration { .. } | Form::ExportDefault { .. } => {
-                head.push_str(&format!("let {} = (() => {{ ", outer.as_deref().unwrap_or(&inner)))
+                head.push_str(&format!("let {} = {open_iife}", outer.as_deref().unwrap_or(&inner)))
             }
-            Form::Expression { .. } => head.push_str("(() => { "),
+            Form::Expression { .. } => head.push_str(open_iife),
         }
         let mut pieces = vec![Piece::New(head, region_start)];
         pieces.append(&mut work.prologue);
@@ -741,9 +744,9 @@ impl Finder<'_> {
         // The static block gave `inner` the decorated class, but the class
         // expression's own value is assigned to it after the block ran.
         if class_decorators.is_some() {
-            tail.push_str(&format!("; return {inner} = __kiln_classThis; }})()"));
+            tail.push_str(&format!("; return {inner} = __kiln_classThis; {close_iife}"));
         } else {
-            tail.push_str(&format!("; return {inner}; }})()"));
+            tail.push_str(&format!("; return {inner}; {close_iife}"));
         }
         match &form {
             Form::Declaration { .. } => tail.push(';'),
@@ -752,6 +755,42 @@ impl Finder<'_> {
         }
         self.edits.push(Edit { start: body_close, end: class.span.end, pieces: vec![Piece::New(tail, body_close)] });
     }
+}
+
+/// Whether the decorators, computed keys or heritage of `class` (what its
+/// wrapping function evaluates) use `await` outside a function of their own.
+fn awaits(class: &Class<'_>) -> bool {
+    struct Awaits(bool);
+    impl<'a> Visit<'a> for Awaits {
+        fn visit_await_expression(&mut self, _: &oxc_ast::ast::AwaitExpression<'a>) {
+            self.0 = true;
+        }
+        fn visit_function(&mut self, _: &oxc_ast::ast::Function<'a>, _: oxc_semantic::ScopeFlags) {}
+        fn visit_arrow_function_expression(&mut self, _: &oxc_ast::ast::ArrowFunctionExpression<'a>) {}
+        fn visit_class_body(&mut self, _: &oxc_ast::ast::ClassBody<'a>) {}
+    }
+    let mut found = Awaits(false);
+    for d in &class.decorators {
+        found.visit_decorator(d);
+    }
+    if let Some(heritage) = &class.heritage {
+        found.visit_expression(&heritage.expression);
+    }
+    for element in &class.body.body {
+        let (decorators, key, computed) = match element {
+            ClassElement::MethodDefinition(m) => (&m.decorators, &m.key, m.computed),
+            ClassElement::PropertyDefinition(p) => (&p.decorators, &p.key, p.computed),
+            ClassElement::AccessorProperty(a) => (&a.decorators, &a.key, a.computed),
+            _ => continue,
+        };
+        for d in decorators {
+            found.visit_decorator(d);
+        }
+        if computed {
+            found.visit_property_key(key);
+        }
+    }
+    found.0
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -877,6 +916,19 @@ mod tests {
     fn the_class_keyword_is_not_found_in_a_comment() {
         let (text, _) = run("@d /* the class */ class A { @d m() {} }\n", true).unwrap();
         assert!(text.contains("var A = class  { static {") && !text.contains("the class */"), "{text}");
+    }
+
+    #[test]
+    fn await_in_a_decorator_makes_the_wrapper_async() {
+        let source = "@(await load()) export class A { accessor [await key()] = 1; m() { return async () => await 1; } }\n";
+        let (text, _) = run(source, true).unwrap();
+        assert!(text.contains("export let A = (await (async () => { "), "{text}");
+        let allocator = Allocator::default();
+        let parsed = Parser::new(&allocator, &text, SourceType::ts()).parse();
+        assert!(parsed.diagnostics.is_empty(), "{:?}\n{text}", parsed.diagnostics);
+        // Without await, the function stays synchronous.
+        let (text, _) = run("@d class B { m() { return async () => await 1; } }\n", true).unwrap();
+        assert!(text.contains("let B = (() => { "), "{text}");
     }
 
     #[test]
