@@ -25,9 +25,10 @@
 //! maps to where it stands for). Nested classes that need lowering are
 //! done by another pass over the rewritten text.
 //!
-//! Known differences from the proposal: `await` or `yield` in a decorator
-//! or a computed key of a lowered class is not supported (they land in an
-//! arrow function); `super` in a decorated *instance private* method refers
+//! Known differences from the proposal: `yield` in a decorator or a
+//! computed key of a lowered class is not supported (it lands in an arrow
+//! function; `await` makes that function async); `super` in a decorated
+//! *instance private* method refers
 //! to the parent class's static side (the method becomes a static private
 //! one so the static block can reach it); with `useDefineForClassFields:
 //! false` a field's extra initializers run before the constructor assigns
