@@ -395,8 +395,8 @@ impl Finder<'_> {
         }
         match key.static_name() {
             Some(name) => Key::Public(js_string(&name)),
-            // Not reached: a computed key of a class that is not wrapped
-            // belongs to no decorated element or accessor.
+            // A computed key of a class that is not wrapped (legacy mode):
+            // only an undecorated accessor's, which names it as written.
             None => Key::Public(js_string("")),
         }
     }
@@ -419,7 +419,10 @@ impl Finder<'_> {
                 ClassElement::AccessorProperty(a) => !a.decorators.is_empty(),
                 _ => false,
             });
-        let computed_accessor = class.body.body.iter().any(|e| matches!(e, ClassElement::AccessorProperty(a) if a.computed));
+        // A computed accessor key is evaluated once, in the wrapper, for the
+        // getter and setter; not in legacy mode, where wrapping would take
+        // the class's decorators from oxc.
+        let computed_accessor = standard && class.body.body.iter().any(|e| matches!(e, ClassElement::AccessorProperty(a) if a.computed));
         let wrap = class_decorated || elements_decorated || computed_accessor;
         let mut work = ClassWork::default();
         if class_decorated {
@@ -578,11 +581,19 @@ impl Finder<'_> {
                     // The accessor's edit replaces the whole element: no edit of the key.
                     let key = self.key(&a.key, a.computed, wrap, work, false);
                     // The key as written, for the getter and setter (a
-                    // computed one through its variable).
+                    // computed one through its variable; in a class that is
+                    // not wrapped, legacy mode, the expression is evaluated
+                    // for each).
                     let key_span = a.key.span();
+                    let computed = a.computed;
                     let key_piece = |key: &Key| match key {
-                        Key::Computed(var) => Piece::New(format!("[{var}]"), key_span.start),
-                        _ => Piece::Orig(key_span.start, key_span.end),
+                        Key::Computed(var) => vec![Piece::New(format!("[{var}]"), key_span.start)],
+                        _ if computed => vec![
+                            Piece::New("[".into(), key_span.start),
+                            Piece::Orig(key_span.start, key_span.end),
+                            Piece::New("]".into(), key_span.end),
+                        ],
+                        _ => vec![Piece::Orig(key_span.start, key_span.end)],
                     };
                     let storage = format!("#{}", self.fresh("s"));
                     let is_static = if a.r#static { "static " } else { "" };
@@ -609,9 +620,9 @@ impl Finder<'_> {
                         (format!("return this.{storage};"), format!("this.{storage} = v;"))
                     };
                     pieces.push(Piece::New(format!(" {is_static}get "), a.span.start));
-                    pieces.push(key_piece(&key));
+                    pieces.extend(key_piece(&key));
                     pieces.push(Piece::New(format!("() {{ {get_body} }} {is_static}set "), a.span.start));
-                    pieces.push(key_piece(&key));
+                    pieces.extend(key_piece(&key));
                     pieces.push(Piece::New(format!("(v) {{ {set_body} }} "), a.span.end));
                     pieces.append(&mut storage_pieces);
                     work.edits.push(Edit { start, end: a.span.end, pieces });
@@ -930,6 +941,13 @@ mod tests {
         // Without await, the function stays synchronous.
         let (text, _) = run("@d class B { m() { return async () => await 1; } }\n", true).unwrap();
         assert!(text.contains("let B = (() => { "), "{text}");
+    }
+
+    #[test]
+    fn legacy_mode_keeps_class_decorators_beside_a_computed_accessor() {
+        let (text, _) = run("@d class A { accessor [k] = 1; }\n", false).unwrap();
+        assert!(text.starts_with("@d class A {"), "{text}");
+        assert!(text.contains(" get [k]() { return this.#__kiln_s1; } set [k](v) { this.#__kiln_s1 = v; } #__kiln_s1 = 1;"), "{text}");
     }
 
     #[test]
