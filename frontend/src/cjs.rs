@@ -60,6 +60,12 @@ pub(crate) enum Entry {
     Namespace { name: String },
     /// A JSON file required by some CommonJS file: its value.
     Json { name: String },
+    /// A helper module (`kiln:runtime/helpers/x`) required by a CommonJS
+    /// file: its default export, the function the `require` is for (oxc
+    /// writes `var _decorate = require("kiln:runtime/helpers/decorate")` in
+    /// a file that is not a module, as Babel's runtime helpers, which are
+    /// CommonJS, expect).
+    Default { name: String },
 }
 
 /// The registry module's text.
@@ -84,6 +90,10 @@ pub(crate) fn registry(entries: &[Entry]) -> String {
             }
             Entry::Namespace { name } => {
                 out.push_str(&format!("import * as m{i} from {};\n", js_string(name)));
+                table.push_str(&format!("  {{ value: m{i}, filename: {} }},\n", js_string(name)));
+            }
+            Entry::Default { name } => {
+                out.push_str(&format!("import m{i} from {};\n", js_string(name)));
                 table.push_str(&format!("  {{ value: m{i}, filename: {} }},\n", js_string(name)));
             }
             Entry::Json { name } => {
@@ -145,8 +155,13 @@ pub(crate) fn facade(index: usize, names: &[String]) -> String {
 }
 
 /// The helper modules the transform imports (`kiln:runtime/helpers/x`):
-/// TypeScript's own helpers for legacy decorators.
+/// TypeScript's own helpers for legacy decorators, and those of the
+/// standard decorators' lowering ([`crate::decorators`]). Each has one
+/// export, `default`; a `require` of one gives that (see [`Entry::Default`]).
 pub(crate) fn helper(name: &str) -> Option<&'static str> {
+    if let Some(text) = crate::decorators::helper(name) {
+        return Some(text);
+    }
     Some(match name {
         "decorate" => {
             r#"export default function decorate(decorators, target, key, desc) {

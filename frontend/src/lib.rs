@@ -21,6 +21,7 @@
 //! No type checking: that is `tsc`'s job.
 
 mod cjs;
+mod decorators;
 mod resolve;
 mod settings;
 mod transform;
@@ -488,6 +489,7 @@ impl Walk {
                 let name = nodes[i].name.clone();
                 match &nodes[i].content {
                     Content::Json { .. } => cjs::Entry::Json { name },
+                    Content::Helper(_) => cjs::Entry::Default { name },
                     _ if is_cjs(i) => {
                         let requires = edges
                             .iter()
@@ -552,7 +554,7 @@ impl Walk {
         }
         if !entries.is_empty() {
             for e in &entries {
-                let (cjs::Entry::Factory { name, .. } | cjs::Entry::Namespace { name } | cjs::Entry::Json { name }) = e;
+                let (cjs::Entry::Factory { name, .. } | cjs::Entry::Namespace { name } | cjs::Entry::Json { name } | cjs::Entry::Default { name }) = e;
                 let attributes = if matches!(e, cjs::Entry::Json { .. }) { vec![("type".into(), "json".into())] } else { Vec::new() };
                 imports.insert(Import { importer: REGISTRY.into(), specifier: name.clone(), attributes, name: name.clone(), statement: 0, offset: 0 });
             }

@@ -6,6 +6,7 @@
 //! define to replace, not CommonJS) is passed through byte for byte: its
 //! positions need no map.
 
+use crate::decorators;
 use crate::settings::TsSettings;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -140,14 +141,36 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     // =`), not a reason to take the file for an ES module.
     let is_esm_syntax = |s: &Statement| s.is_module_declaration() && !matches!(s, Statement::TSExportAssignment(_));
     let has_esm = program.body.iter().any(is_esm_syntax) || !parsed.module_record.import_metas.is_empty();
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    // Standard decorators and `accessor` fields: rewritten (one pass per
+    // level of nested classes) before anything else, see [`decorators`].
+    let lowering = decorators::Options { standard: !cx.ts.experimental_decorators, module: has_esm || matches!(ext, "mjs" | "mts") };
+    let mut remaps: Vec<decorators::Remap> = Vec::new();
+    let mut passes = decorators::Passes::default();
+    let mut text: &str = source;
+    while let Some((next, remap)) = decorators::lower(text, &program, lowering, &mut passes) {
+        let next: &str = allocator.alloc_str(&next);
+        remaps.push(remap);
+        let reparsed = Parser::new(&allocator, next, source_type).with_options(options).parse();
+        if let Some(error) = reparsed.diagnostics.iter().find(|d| d.severity == oxc_diagnostics::Severity::Error) {
+            let mut error = diagnostic_error(error);
+            error.span = error.span.map(|s| original_span(&remaps, s));
+            error.message = format!("{} (in the code Kiln generates for decorators and accessors: please report this)", error.message);
+            return Err(error);
+        }
+        program = reparsed.program;
+        text = next;
+    }
     let semantic = SemanticBuilder::new().with_enum_eval(true).build(&program);
     let mut scoping = semantic.semantic.into_scoping();
-    let mut changed = false;
+    let mut changed = !remaps.is_empty();
     if source_type.is_typescript() || source_type.is_jsx() {
         let options = cx.ts.transform_options(path);
         let returned = Transformer::new(&allocator, path, &options).build_with_scoping(scoping, &mut program);
         if let Some(error) = returned.diagnostics.iter().find(|d| d.severity == oxc_diagnostics::Severity::Error) {
-            return Err(diagnostic_error(error));
+            let mut error = diagnostic_error(error);
+            error.span = error.span.map(|s| original_span(&remaps, s));
+            return Err(error);
         }
         scoping = returned.scoping;
         changed = true;
@@ -163,7 +186,6 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     // The program as it is now: what it imports and which CommonJS
     // variables it uses.
     let scoping: Scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
-    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let collect = |format: Format| {
         let mut collector = Collector { scoping: &scoping, format, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0, assigns_exports: false };
         collector.module_declarations(&program.body);
@@ -182,7 +204,13 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
         if probe.assigns_exports || probe.requests.iter().any(|r| r.kind == RequestKind::Require) { probe } else { collect(Format::Plain) }
     };
     let format = collector.format;
-    let Collector { requests, cjs_exports, .. } = collector;
+    let Collector { mut requests, cjs_exports, .. } = collector;
+    if !remaps.is_empty() {
+        for request in &mut requests {
+            request.span = original_span(&remaps, request.span);
+            request.statement = original_offset(&remaps, request.statement);
+        }
+    }
 
     if !changed && format != Format::CommonJs && !source_type.is_typescript() {
         return Ok(Transformed { code: source.to_string(), map: None, format, requests, cjs_exports });
@@ -197,8 +225,78 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
         ..CodegenOptions::default()
     };
     let printed = Codegen::new().with_options(options).with_scoping(Some(scoping)).build(&program);
-    let map = printed.map.map(oxc_sourcemap::SourceMap::into_owned);
+    let mut map = printed.map.map(oxc_sourcemap::SourceMap::into_owned);
+    if !remaps.is_empty() {
+        map = map.map(|m| map_to_original(&m, text, source, &remaps));
+    }
     Ok(Transformed { code: printed.code, map, format, requests, cjs_exports })
+}
+
+/// Offset `at` of the rewritten text, in the original (the last rewrite
+/// first).
+fn original_offset(remaps: &[decorators::Remap], at: u32) -> u32 {
+    remaps.iter().rev().fold(at, |at, remap| remap.original(at))
+}
+
+fn original_span(remaps: &[decorators::Remap], span: Span) -> Span {
+    let start = original_offset(remaps, span.start);
+    Span::new(start, original_offset(remaps, span.end).max(start))
+}
+
+/// `map`, whose sources are positions in `rewritten`, with positions in
+/// `original` instead.
+fn map_to_original(
+    map: &oxc_sourcemap::SourceMap<'_>,
+    rewritten: &str,
+    original: &str,
+    remaps: &[decorators::Remap],
+) -> oxc_sourcemap::SourceMap<'static> {
+    use std::borrow::Cow;
+    let from = Lines::new(rewritten);
+    let to = Lines::new(original);
+    let names: Vec<Cow<'static, str>> = map.get_names().map(|n| Cow::Owned(n.to_string())).collect();
+    let sources: Vec<Cow<'static, str>> = map.get_sources().map(|s| Cow::Owned(s.to_string())).collect();
+    let tokens: Vec<oxc_sourcemap::Token> = map
+        .get_tokens()
+        .map(|t| {
+            let at = from.offset(rewritten, t.get_src_line(), t.get_src_col());
+            let (line, column) = to.position(original, original_offset(remaps, at as u32) as usize);
+            oxc_sourcemap::Token::new(t.get_dst_line(), t.get_dst_col(), line, column, t.get_source_id(), t.get_name_id())
+        })
+        .collect();
+    oxc_sourcemap::SourceMap::new(None, names, None, sources, vec![], tokens.into_boxed_slice(), None)
+}
+
+/// Line starts of a text, for source map positions (0-based lines,
+/// columns in UTF-16 units).
+struct Lines(Vec<usize>);
+
+impl Lines {
+    fn new(text: &str) -> Self {
+        Lines(std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect())
+    }
+
+    fn offset(&self, text: &str, line: u32, column: u32) -> usize {
+        let start = self.0.get(line as usize).copied().unwrap_or(text.len());
+        let mut units = 0;
+        for (i, c) in text[start..].char_indices() {
+            if units >= column as usize || c == '\n' {
+                return start + i;
+            }
+            units += c.len_utf16();
+        }
+        text.len()
+    }
+
+    fn position(&self, text: &str, offset: usize) -> (u32, u32) {
+        let mut offset = offset.min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let line = self.0.partition_point(|&s| s <= offset).saturating_sub(1);
+        let column: usize = text[self.0[line]..offset].chars().map(char::len_utf16).sum();
+        (line as u32, column as u32)
+    }
 }
 
 fn diagnostic_error(error: &oxc_diagnostics::OxcDiagnostic) -> FileError {

@@ -177,3 +177,54 @@ fn optional_requires_in_try_blocks_do_not_fail_the_build() {
     let dir = project(&[("main.js", "let x; try { x = require('not-installed'); } catch { x = null; }\nmodule.exports = x;\n")]);
     assert!(graph(dir.path(), "main.js").is_ok());
 }
+
+#[test]
+fn positions_after_a_lowered_class_are_the_original_ones() {
+    // The class is rewritten (an IIFE, a static block) before oxc: the
+    // import after it is still reported where it is written.
+    let main = "function d(v: unknown, c: ClassDecoratorContext) {}\n@d\nclass A {\n  @d m() {}\n  accessor x = 1;\n}\nimport { y } from './missing';\nconsole.log(A, y);\n";
+    let dir = project(&[("main.ts", main)]);
+    let err = graph(dir.path(), "main.ts").unwrap_err();
+    assert_eq!(err.kind, DiagnosticKind::Import);
+    assert_eq!(err.offset, main.find("'./missing'"));
+    assert!(err.message.contains("cannot find module './missing'"), "{}", err.message);
+
+    // And the source map sends code inside and after the class to the
+    // lines it was written on.
+    let main = "function d(v: unknown, c: unknown) {}\n@d\nclass A {\n  @d m() { return 'inside'; }\n  accessor x = 1;\n}\nconsole.log('after', A);\nexport {};\n";
+    let dir = project(&[("main.ts", main)]);
+    let g = graph(dir.path(), "main.ts").unwrap();
+    let map = g.entry.source_map.as_ref().unwrap();
+    let table = map.generate_lookup_table();
+    for (needle, line) in [("'inside'", 3), ("'after'", 6)] {
+        let generated = g.entry.text.replace('"', "'");
+        let at = generated.find(needle).unwrap_or_else(|| panic!("{needle} in {}", g.entry.text));
+        let (gl, gc) = kiln_frontend::line_column(&generated, at);
+        let token = map.lookup_token(&table, gl as u32 - 1, gc as u32 - 1).unwrap();
+        assert_eq!(token.get_src_line(), line, "{needle}");
+    }
+}
+
+#[test]
+fn decorators_and_accessors_are_lowered_in_javascript_too() {
+    let dir = project(&[("main.js", "const d = (v) => v;\nexport class A {\n  @d m() {}\n  static accessor n = 1;\n}\n")]);
+    let g = graph(dir.path(), "main.js").unwrap();
+    assert!(!g.entry.text.contains('@') && !g.entry.text.contains("accessor n"), "{}", g.entry.text);
+    assert!(g.entry.source_map.is_some(), "a rewritten file has a map");
+    assert_eq!(target(&g, "main.js", "kiln:runtime/helpers/esDecorate"), Some("kiln:runtime/helpers/esDecorate"));
+}
+
+#[test]
+fn a_required_helper_is_its_default_export() {
+    // Legacy decorators in a file without import/export: oxc requires the
+    // helper, the file is CommonJS, and the registry must hand it the
+    // helper function, not the helper module's namespace.
+    let dir = project(&[
+        ("tsconfig.json", r#"{ "compilerOptions": { "experimentalDecorators": true } }"#),
+        ("main.ts", "function d(target: any) {}\n@d\nclass A {}\nconsole.log(A);\n"),
+    ]);
+    let g = graph(dir.path(), "main.ts").unwrap();
+    let registry = g.module("kiln:cjs").unwrap();
+    assert!(registry.text.contains("import m1 from \"kiln:runtime/helpers/decorate\";"), "{}", registry.text);
+    assert!(registry.text.contains("{ value: m1, filename: \"kiln:runtime/helpers/decorate\" }"), "{}", registry.text);
+}
