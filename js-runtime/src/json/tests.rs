@@ -66,6 +66,17 @@ fn stringify_matches_quickjs() {
           new (class Point { constructor() { this.x = 1; } })(), Object.defineProperty({}, "hidden", { value: 1, enumerable: false }),
           Object.defineProperty({ v: 1 }, "toJSON", { value: () => "hidden toJSON", enumerable: false }),
           new Map([[1, 2]]), new Set([1]), /re/g, new Uint8Array(2), new Error("boom"), Symbol("top"), () => 1,
+          // Read in place through shapes and string layouts.
+          (() => { const o = { a: 1, b: 2, c: 3 }; delete o.b; return o; })(), { [Symbol("k")]: 1, a: 2, [Symbol.iterator]: 3 },
+          (() => { class B { constructor(o) { return o; } } class S extends B { #p = 1; constructor(o) { super(o); } } const o = { a: 1 }; new S(o); return o; })(),
+          Object.defineProperty({ a: 1, c: 3 }, "b", { value: 2, enumerable: false }), Object.defineProperty({ a: 1 }, "g", { get() { return 2; }, enumerable: true }),
+          Object.defineProperty({ a: 1 }, "g", { get() { return 2; }, enumerable: false }),
+          (() => { const a = [1, 2]; a.length = 4; return a; })(), (() => { const a = [1, 2, 3]; a.length = 1; return a; })(), Object.assign([1], { toJSON() { return 5; } }),
+          Object.freeze({ a: [1], b: "x" }), Object.seal([1, 2]), { a: 1, 7: 2, b: 3 }, (() => { const o = { a: 1 }; o[5] = 2; o["4294967296"] = 3; return o; })(),
+          "abcdefghijklmnopqrstuvwxyz0123456789".slice(3, 30), ("é".repeat(40) + "x\n").slice(2), ("€".repeat(40) + "\ud800").slice(3), "a".repeat(100) + "b".repeat(100) + "\u0001",
+          "\x85\xff\x00\x1f\x7f\xe9\"\\abcdefgh", "abcdefgh\"ijklmnop\\qrstuvwx\u0019yz", "\ud83d\ude00\ud83d", "\udc00\ud800\udc00",
+          Object.fromEntries(Array.from({ length: 40 }, (_, i) => ["k" + i, i % 3 ? "v" + i : undefined])),
+          [{ a: 1, b: undefined }, { a: 2, b: "x" }, { b: 3, a: 4 }, { a: { a: { a: [] } } }],
         ];
         for (const v of values) {
           stringifyCase(v);
