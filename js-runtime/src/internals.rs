@@ -260,38 +260,43 @@ pub(crate) fn push_code_point(out: &mut Vec<u8>, c: u32, next: Option<u16>, i: &
     }
 }
 
-/// Gives `object` (a plain object built by the caller, with no other
-/// reference to its shape's change) the shape `shape` and `values` as its
-/// properties, in order: what defining each property in turn would have
-/// made, without the lookups. `false` if out of memory (nothing changed).
+/// Gives `object` (a new, empty plain object) the shape `shape` and
+/// `values` as its properties, in order: what defining each property in
+/// turn would have made, without the lookups. `Ok(false)` (nothing
+/// changed, the values still the caller's) when the object's current
+/// shape has no other holder, whose release would have to free it; `Err`
+/// when out of memory (nothing changed either).
 ///
 /// # Safety
 ///
 /// [`available`] said so; `object` is a new, empty object of class Object
-/// whose shape is shared (some other object keeps it alive); `shape` is a
-/// hashed shape kept alive by another object, with the same prototype,
-/// exactly `values.len()` properties, all plain data properties; the values
-/// are taken.
-pub(crate) unsafe fn adopt_shape(ctx: *mut qjs::JSContext, object: qjs::JSValue, shape: *mut Shape, values: &[qjs::JSValue]) -> bool {
+/// that no one else has seen; `shape` is a hashed shape kept alive by
+/// another object, with the same prototype, exactly `values.len()`
+/// properties, all plain data properties; on `Ok(true)` the values are
+/// taken.
+pub(crate) unsafe fn adopt_shape(ctx: *mut qjs::JSContext, object: qjs::JSValue, shape: *mut Shape, values: &[qjs::JSValue]) -> Result<bool, ()> {
     // SAFETY: per this function's contract and the layout.
     unsafe {
         let p = Object::of(object);
+        let old = (*p).shape;
+        if *Shape::ref_count(old) < 2 {
+            return Ok(false);
+        }
         let size = (*shape).prop_size.max(1) as usize;
-        if size > (*(*p).shape).prop_size.max(0) as usize {
+        if size > (*old).prop_size.max(0) as usize {
             let prop = qjs::js_realloc(ctx, (*p).prop.cast(), (std::mem::size_of::<Property>() * size) as _);
             if prop.is_null() {
-                return false;
+                return Err(());
             }
             (*p).prop = prop.cast();
         }
-        let old = (*p).shape;
         *Shape::ref_count(shape) += 1;
         *Shape::ref_count(old) -= 1;
         (*p).shape = shape;
         for (i, &value) in values.iter().enumerate() {
             (*p).prop.add(i).write(Property { value });
         }
-        true
+        Ok(true)
     }
 }
 
@@ -368,6 +373,16 @@ unsafe fn check(ctx: *mut qjs::JSContext) -> bool {
                     && part.count == 3
                     && qjs::JS_VALUE_GET_INT(*part.values.add(2)) == 13
                     && (*Object::of(empty)).prop_count_is_zero()
+            }
+            && {
+                // The reference count is where the mirror says: a second
+                // empty object shares the first one's shape.
+                let shape = (*Object::of(empty)).shape;
+                let before = *Shape::ref_count(shape);
+                let second = qjs::JS_NewObject(ctx);
+                let shared = !qjs::JS_IsException(second) && (*Object::of(second)).shape == shape && *Shape::ref_count(shape) == before + 1;
+                qjs::JS_FreeValue(ctx, second);
+                shared && *Shape::ref_count(shape) == before && (*shape).is_hashed == 1
             }
             && [std::mem::size_of::<JsString>(), std::mem::size_of::<JsString>() + std::mem::size_of::<ListHead>()].into_iter().any(|header| {
                 let n = qjs::JS_VALUE_GET_PTR(narrow).cast::<u8>();

@@ -11,6 +11,7 @@
 //! itself and reports the error its own way.
 
 use super::{ByteCache, Stop};
+use crate::internals::{self, Object, Shape};
 use rquickjs::qjs;
 
 /// Deeper documents go to QuickJS's parser, which checks the native stack
@@ -26,6 +27,11 @@ const CACHED_STRINGS_MAX: usize = 4096;
 /// [`Parser::prime`]), within this many property definitions per parse.
 const PRIMED_KEYS_MAX: usize = 24;
 const PRIMING_BUDGET: usize = 8192;
+
+/// Key sequences of up to this many keys get a template shape (see
+/// [`Parser::build_object`]), up to this many sequences per parse.
+const TEMPLATE_KEYS_MAX: usize = 64;
+const TEMPLATES_MAX: usize = 1024;
 
 /// Parses all of `src` into a new value.
 ///
@@ -46,7 +52,21 @@ pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::J
         primed: ByteCache::new(),
         helpers: Vec::new(),
         priming_budget: PRIMING_BUDGET,
+        // SAFETY: `ctx` is live.
+        direct: unsafe { internals::available(ctx) },
+        templates: ByteCache::new(),
     };
+    if parser.direct {
+        // An empty object held for the parse: the shape every new object
+        // starts with then always has another holder (see
+        // `internals::adopt_shape`).
+        // SAFETY: `ctx` is live; freed with the helpers.
+        let anchor = unsafe { qjs::JS_NewObject(ctx) };
+        if unsafe { qjs::JS_IsException(anchor) } {
+            return Err(Stop::Exception);
+        }
+        parser.helpers.push(anchor);
+    }
     let value = parser.value()?;
     parser.skip_whitespace();
     if parser.pos != src.len() {
@@ -77,6 +97,12 @@ struct Parser<'a> {
     primed: ByteCache<()>,
     helpers: Vec<qjs::JSValue>,
     priming_budget: usize,
+    /// QuickJS's layouts are known ([`internals`]): objects whose key
+    /// sequence was seen before take its shape whole.
+    direct: bool,
+    /// Key sequences (their atoms' bytes) and the shape an object with
+    /// those keys ends with, kept alive by a helper object in `helpers`.
+    templates: ByteCache<*mut Shape>,
 }
 
 impl Drop for Parser<'_> {
@@ -189,14 +215,16 @@ impl Parser<'_> {
 
     fn object(&mut self) -> Result<qjs::JSValue, Stop> {
         self.enter()?;
-        // SAFETY: `ctx` is live.
-        let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
         if self.peek() == Some(b'}') {
             self.pos += 1;
             self.depth -= 1;
-            return Ok(object.finish());
+            // SAFETY: `ctx` is live.
+            return Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) }).map(Building::finish);
         }
+        // The keys and values wait on the stacks (freed by drop on an
+        // error) until the object is built from all of them.
         let base = self.keys.len();
+        let values = self.elements.len();
         loop {
             self.skip_whitespace();
             if self.peek() != Some(b'"') {
@@ -211,11 +239,7 @@ impl Parser<'_> {
             }
             self.pos += 1;
             let value = self.value()?;
-            // SAFETY: `object` is an object of `ctx`; the call takes `value`;
-            // `key` is kept alive by the cache.
-            if unsafe { qjs::JS_DefinePropertyValue(self.ctx, object.value, key, value, qjs::JS_PROP_C_W_E as i32) } < 0 {
-                return Err(Stop::Exception);
-            }
+            self.elements.push(value);
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -225,9 +249,98 @@ impl Parser<'_> {
         }
         self.pos += 1;
         self.depth -= 1;
-        self.prime(base)?;
+        let object = self.build_object(base, values)?;
+        if !self.direct {
+            self.prime(base)?;
+        }
         self.keys.truncate(base);
+        Ok(object)
+    }
+
+    /// The object of `keys[base..]` and `elements[values..]` (which it
+    /// takes). The first object of a key sequence is built property by
+    /// property with `JS_DefinePropertyValue`, which is what makes
+    /// `__proto__` an own key and a repeated key keep its first place and
+    /// last value; when that gives a plain shape with exactly those keys
+    /// in that order, the shape is kept, and the next objects with the
+    /// same keys take it whole ([`internals::adopt_shape`]).
+    fn build_object(&mut self, base: usize, values: usize) -> Result<qjs::JSValue, Stop> {
+        // SAFETY: `ctx` is live.
+        let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
+        let count = self.keys.len() - base;
+        let templated = self.direct && count <= TEMPLATE_KEYS_MAX;
+        let (hash, text) = if templated {
+            let keys = &self.keys[base..];
+            // SAFETY: the atoms' bytes, read as bytes.
+            let text = unsafe { std::slice::from_raw_parts(keys.as_ptr().cast::<u8>(), std::mem::size_of_val(keys)) };
+            (ByteCache::<*mut Shape>::hash(text), text)
+        } else {
+            (0, &[][..])
+        };
+        if templated && let Some(shape) = self.templates.get(text, hash) {
+            // SAFETY: the template shape has these keys, is hashed and is
+            // kept alive by a helper; the object is new and plain.
+            match unsafe { internals::adopt_shape(self.ctx, object.value, shape, &self.elements[values..]) } {
+                Ok(true) => {
+                    // Taken by the object.
+                    // SAFETY: shortening over values now owned elsewhere.
+                    unsafe { self.elements.set_len(values) };
+                    return Ok(object.finish());
+                }
+                Ok(false) => {}
+                Err(()) => return Err(Stop::Exception),
+            }
+        }
+        for i in 0..count {
+            let (key, value) = (self.keys[base + i], self.elements[values + i]);
+            // The call takes the value, whatever happens.
+            self.elements[values + i] = qjs::JS_UNDEFINED;
+            // SAFETY: `object` is an object of `ctx`; `key` is kept alive
+            // by the cache.
+            if unsafe { qjs::JS_DefinePropertyValue(self.ctx, object.value, key, value, qjs::JS_PROP_C_W_E as i32) } < 0 {
+                return Err(Stop::Exception);
+            }
+        }
+        self.elements.truncate(values);
+        if templated && self.templates.len() < TEMPLATES_MAX {
+            // SAFETY: reading the new object's shape; `remember` checks it.
+            unsafe { self.remember(object.value, base, text.to_vec(), hash)? };
+        }
         Ok(object.finish())
+    }
+
+    /// Keeps `object`'s shape as the template of its key sequence if it
+    /// has exactly `keys[base..]`, in order, as plain enumerable,
+    /// writable, configurable data properties, and is hashed (shareable).
+    ///
+    /// # Safety
+    ///
+    /// `object` is a live plain object; the layouts are known.
+    unsafe fn remember(&mut self, object: qjs::JSValue, base: usize, text: Vec<u8>, hash: u64) -> Result<(), Stop> {
+        // SAFETY: per this function's contract.
+        unsafe {
+            let shape = (*Object::of(object)).shape;
+            let props = Shape::properties(shape);
+            let keys = &self.keys[base..];
+            let exact = (*shape).is_hashed == 1
+                && props.len() == keys.len()
+                && props.iter().zip(keys).all(|(prop, &key)| prop.atom == key && prop.flags() == qjs::JS_PROP_C_W_E);
+            if !exact {
+                return Ok(());
+            }
+            // A helper holding the shape for the rest of the parse.
+            let helper = Building::new(self.ctx, qjs::JS_NewObject(self.ctx))?;
+            let nulls = vec![qjs::JS_NULL; keys.len()];
+            match internals::adopt_shape(self.ctx, helper.value, shape, &nulls) {
+                Ok(true) => {
+                    self.helpers.push(helper.finish());
+                    self.templates.insert(&text, hash, shape);
+                    Ok(())
+                }
+                Ok(false) => Ok(()),
+                Err(()) => Err(Stop::Exception),
+            }
+        }
     }
 
     /// Keeps the shapes of an object's key sequence (`keys[base..]`) alive
@@ -406,6 +519,13 @@ impl Parser<'_> {
         // Start of the bytes not yet copied to `scratch` (once escaped).
         let mut run = start;
         loop {
+            while let Some(chunk) = src.get(i..i + 8) {
+                let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+                if !super::stringify::plain_word(word) {
+                    break;
+                }
+                i += 8;
+            }
             while i < src.len() && !SPECIAL[usize::from(src[i])] {
                 i += 1;
             }

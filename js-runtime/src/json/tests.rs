@@ -132,7 +132,22 @@ fn parse_matches_quickjs() {
           '[' .repeat(100000), '['.repeat(1000) + ']'.repeat(1000), '{"a":'.repeat(300) + '1' + '}'.repeat(300),
           '"\0"', '[1]\0', '\ud800', '"\ud800"', '["\ud83d"]',
         ];
+        // Objects after the first of a key sequence take its shape whole.
+        const rows = (row, n = 4) => '[' + Array(n).fill(row).join(',') + ']';
+        for (const row of ['{"a":1,"b":2}', '{"a":1,"a":2,"b":3}', '{"__proto__":1,"x":2}', '{"1":1,"a":2,"0":3}', '{"b":{"a":[]},"a":"x"}',
+                           '{' + Array.from({ length: 70 }, (_, i) => `"k${i}":${i}`).join(',') + '}', '{"é":1,"😀":2}', '{}', '{"a":{"a":{"a":1}}}']) {
+          texts.push(rows(row), rows(row, 50));
+        }
+        texts.push('[{"a":1,"b":2},{"b":1,"a":2},{"a":3},{"a":4,"b":5,"c":6},{"a":7,"b":8}]');
         for (const t of texts) parseCase(t);
+        // Taking a shared shape must leave each object its own: changing
+        // one changes no other.
+        const many = JSON.parse(rows('{"a":1,"b":2,"c":3}', 6));
+        many[1].d = 4; delete many[2].a; many[3].b = 'changed'; Object.defineProperty(many[4], 'c', { enumerable: false }); Object.freeze(many[5]);
+        const seen = orig.stringify(many.map(o => [Object.keys(o), Object.values(o), Object.isFrozen(o)]));
+        if (seen !== '[[["a","b","c"],[1,2,3],false],[["a","b","c","d"],[1,2,3,4],false],[["b","c"],[2,3],false],[["a","b","c"],[1,"changed",3],false],[["a","b"],[1,2],false],[["a","b","c"],[1,2,3],true]]') problems.push('shared shapes: ' + seen);
+        const again = JSON.parse(rows('{"a":1,"b":2,"c":3}', 3));
+        if (orig.stringify(again) !== '[{"a":1,"b":2,"c":3},{"a":1,"b":2,"c":3},{"a":1,"b":2,"c":3}]') problems.push('after changes: ' + orig.stringify(again));
         for (const v of [12, true, null, { toString() { return '[1]'; } }, ['7'], undefined]) parseCase(v);
         // A reviver goes to QuickJS's own JSON.parse, deletion included.
         const revived = JSON.parse('{"a":1,"b":{"c":2}}', (k, v) => (k === 'a' ? undefined : v));
