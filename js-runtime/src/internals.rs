@@ -202,61 +202,72 @@ pub(crate) unsafe fn chars<'a>(value: qjs::JSValue) -> Option<Chars<'a>> {
     }
 }
 
-/// Appends a string's text as `JS_ToCStringLen` writes it (WTF-8: pairs
-/// joined, lone surrogates as 3-byte sequences); `false` if the layout is
-/// not known or the value is a rope (nothing is written then).
+/// Appends a string's text as UTF-8: lone surrogates as U+FFFD when
+/// `lossy`, else as `JS_ToCStringLen` writes them (WTF-8: 3-byte
+/// sequences). `false` if the layout is not known or the value is a rope
+/// (nothing is written then).
 ///
 /// # Safety
 ///
 /// `ctx` is live; `value` is a live value of it.
-pub(crate) unsafe fn append_wtf8(ctx: *mut qjs::JSContext, value: qjs::JSValue, out: &mut Vec<u8>) -> bool {
+pub(crate) unsafe fn append_utf8(ctx: *mut qjs::JSContext, value: qjs::JSValue, out: &mut Vec<u8>, lossy: bool) -> bool {
     // SAFETY: checked by `available`; per this function's contract.
     let Some(chars) = (unsafe { if available(ctx) { chars(value) } else { None } }) else {
         return false;
     };
     match chars {
-        Chars::Latin1(bytes) => {
-            out.reserve(bytes.len() * 2);
-            let mut i = 0;
-            while i < bytes.len() {
-                let ascii = crate::utf8::ascii_prefix(&bytes[i..]);
-                out.extend_from_slice(&bytes[i..i + ascii]);
-                i += ascii;
-                if let Some(&b) = bytes.get(i) {
-                    out.extend_from_slice(&[0xC0 | (b >> 6), 0x80 | (b & 0x3F)]);
-                    i += 1;
-                }
-            }
-        }
-        Chars::Utf16(units) => {
-            out.reserve(units.len() * 3);
-            let mut i = 0;
-            while i < units.len() {
-                let c = u32::from(units[i]);
-                i += 1;
-                push_code_point(out, c, units.get(i).copied(), &mut i);
-            }
-        }
+        Chars::Latin1(bytes) => latin1_to_utf8(bytes, out),
+        Chars::Utf16(units) => utf16_to_utf8(units, out, lossy),
     }
     true
 }
 
-/// Writes UTF-16 unit `c` (joined with `next` when they are a surrogate
-/// pair, advancing `i`) as WTF-8.
-#[inline]
-pub(crate) fn push_code_point(out: &mut Vec<u8>, c: u32, next: Option<u16>, i: &mut usize) {
-    if c < 0x80 {
-        out.push(c as u8);
-    } else if c < 0x800 {
-        out.extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
-    } else if (0xD800..0xDC00).contains(&c)
-        && let Some(low) = next.filter(|n| (0xDC00..0xE000).contains(n))
-    {
-        let c = 0x10000 + ((c - 0xD800) << 10) + (u32::from(low) - 0xDC00);
-        *i += 1;
-        out.extend_from_slice(&[0xF0 | (c >> 18) as u8, 0x80 | ((c >> 12) & 0x3F) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]);
-    } else {
-        out.extend_from_slice(&[0xE0 | (c >> 12) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]);
+pub(crate) fn latin1_to_utf8(bytes: &[u8], out: &mut Vec<u8>) {
+    out.reserve(bytes.len() * 2);
+    let mut i = 0;
+    while i < bytes.len() {
+        let ascii = crate::utf8::ascii_prefix(&bytes[i..]);
+        out.extend_from_slice(&bytes[i..i + ascii]);
+        i += ascii;
+        if let Some(&b) = bytes.get(i) {
+            out.extend_from_slice(&[0xC0 | (b >> 6), 0x80 | (b & 0x3F)]);
+            i += 1;
+        }
+    }
+}
+
+/// UTF-16 to UTF-8, ASCII four units at a time.
+pub(crate) fn utf16_to_utf8(units: &[u16], out: &mut Vec<u8>, lossy: bool) {
+    out.reserve(units.len() * 3);
+    let mut i = 0;
+    while i < units.len() {
+        while let Some(four) = units.get(i..i + 4) {
+            if (four[0] | four[1] | four[2] | four[3]) >= 0x80 {
+                break;
+            }
+            out.extend_from_slice(&[four[0] as u8, four[1] as u8, four[2] as u8, four[3] as u8]);
+            i += 4;
+        }
+        let Some(&unit) = units.get(i) else { break };
+        let c = u32::from(unit);
+        i += 1;
+        if c < 0x80 {
+            out.push(c as u8);
+        } else if c < 0x800 {
+            out.extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
+        } else if (0xD800..0xE000).contains(&c) {
+            match units.get(i) {
+                Some(&low) if c < 0xDC00 && (0xDC00..0xE000).contains(&low) => {
+                    let c = 0x10000 + ((c - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                    i += 1;
+                    out.extend_from_slice(&[0xF0 | (c >> 18) as u8, 0x80 | ((c >> 12) & 0x3F) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]);
+                }
+                _ if lossy => out.extend_from_slice("\u{FFFD}".as_bytes()),
+                _ => out.extend_from_slice(&[0xE0 | (c >> 12) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]),
+            }
+        } else {
+            out.extend_from_slice(&[0xE0 | (c >> 12) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]);
+        }
     }
 }
 

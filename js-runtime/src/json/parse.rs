@@ -55,6 +55,15 @@ pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::J
         // SAFETY: `ctx` is live.
         direct: unsafe { internals::available(ctx) },
         templates: ByteCache::new(),
+        key_next: Vec::new(),
+        key_plain: Vec::new(),
+        key_template: Vec::new(),
+        first_key: Vec::new(),
+        key_first: Vec::new(),
+        key_string: Vec::new(),
+        parent_key: 0,
+        string_plain: Vec::new(),
+        key_misses: Vec::new(),
     };
     if parser.direct {
         // An empty object held for the parse: the shape every new object
@@ -103,7 +112,38 @@ struct Parser<'a> {
     /// Key sequences (their atoms' bytes) and the shape an object with
     /// those keys ends with, kept alive by a helper object in `helpers`.
     templates: ByteCache<*mut Shape>,
+    /// By key (entry of `atoms`): the entry of the key that followed it
+    /// last time, plus one (0: none). Documents repeat their key sequences,
+    /// so the next key is usually that one, and checking the text for it
+    /// costs less than hashing and looking it up.
+    key_next: Vec<u32>,
+    /// By key: whether its text reads the same in the source (no escapes,
+    /// quotes or control characters), so that a match is the key.
+    key_plain: Vec<bool>,
+    /// By first key: the template last used for an object starting with
+    /// it, plus one (0: none).
+    key_template: Vec<u32>,
+    /// By depth: the first key of the last object there, plus one (for
+    /// the objects of an array).
+    first_key: Vec<u32>,
+    /// By key: the first key of the last object that was its value, plus
+    /// one.
+    key_first: Vec<u32>,
+    /// By key: the entry of `strings` last met as its value, plus one.
+    key_string: Vec<u32>,
+    /// The key whose value is being parsed (entry plus one; 0 for an array
+    /// element or the document).
+    parent_key: u32,
+    /// By entry of `strings`: whether its text reads the same in the
+    /// source.
+    string_plain: Vec<bool>,
+    /// By key: how many of its string values were not in the cache. Keys
+    /// whose values are all different ("id") stop filling it.
+    key_misses: Vec<u8>,
 }
+
+/// A key's string values stop being cached after this many misses.
+const KEY_MISSES_MAX: u8 = 8;
 
 impl Drop for Parser<'_> {
     fn drop(&mut self) {
@@ -225,20 +265,38 @@ impl Parser<'_> {
         // error) until the object is built from all of them.
         let base = self.keys.len();
         let values = self.elements.len();
+        let depth = self.depth as usize;
+        if self.first_key.len() <= depth {
+            self.first_key.resize(depth + 1, 0);
+        }
+        let parent = std::mem::take(&mut self.parent_key);
+        let mut predicted = if parent == 0 { self.first_key[depth] } else { self.key_first[parent as usize - 1] };
+        let mut previous = 0u32;
+        let mut first = 0u32;
         loop {
             self.skip_whitespace();
             if self.peek() != Some(b'"') {
                 return Err(Stop::Fallback);
             }
             self.pos += 1;
-            let key = self.key()?;
+            let (key, entry) = self.key(predicted)?;
+            let entry_copy = entry;
+            if previous == 0 {
+                first = entry;
+            } else {
+                self.key_next[previous as usize - 1] = entry;
+            }
+            previous = entry;
+            predicted = self.key_next[entry as usize - 1];
             self.keys.push(key);
             self.skip_whitespace();
             if self.peek() != Some(b':') {
                 return Err(Stop::Fallback);
             }
             self.pos += 1;
+            self.parent_key = entry_copy;
             let value = self.value()?;
+            self.parent_key = 0;
             self.elements.push(value);
             self.skip_whitespace();
             match self.peek() {
@@ -249,7 +307,12 @@ impl Parser<'_> {
         }
         self.pos += 1;
         self.depth -= 1;
-        let object = self.build_object(base, values)?;
+        if parent == 0 {
+            self.first_key[depth] = first;
+        } else {
+            self.key_first[parent as usize - 1] = first;
+        }
+        let object = self.build_object(base, values, first)?;
         if !self.direct {
             self.prime(base)?;
         }
@@ -264,20 +327,30 @@ impl Parser<'_> {
     /// last value; when that gives a plain shape with exactly those keys
     /// in that order, the shape is kept, and the next objects with the
     /// same keys take it whole ([`internals::adopt_shape`]).
-    fn build_object(&mut self, base: usize, values: usize) -> Result<qjs::JSValue, Stop> {
+    fn build_object(&mut self, base: usize, values: usize, first: u32) -> Result<qjs::JSValue, Stop> {
         // SAFETY: `ctx` is live.
         let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
         let count = self.keys.len() - base;
         let templated = self.direct && count <= TEMPLATE_KEYS_MAX;
-        let (hash, text) = if templated {
-            let keys = &self.keys[base..];
-            // SAFETY: the atoms' bytes, read as bytes.
-            let text = unsafe { std::slice::from_raw_parts(keys.as_ptr().cast::<u8>(), std::mem::size_of_val(keys)) };
-            (ByteCache::<*mut Shape>::hash(text), text)
+        let keys = &self.keys[base..];
+        // SAFETY: the atoms' bytes, read as bytes.
+        let text = unsafe { std::slice::from_raw_parts(keys.as_ptr().cast::<u8>(), std::mem::size_of_val(keys)) };
+        let template = if !templated {
+            None
         } else {
-            (0, &[][..])
+            // The template last used after this first key, if it fits.
+            match self.key_template[first as usize - 1] {
+                0 => None,
+                hint => Some(self.templates.entry(hint as usize - 1)).filter(|(keys, _)| super::same(keys, text)).map(|(_, shape)| shape),
+            }
+            .or_else(|| {
+                let hash = ByteCache::<*mut Shape>::hash(text);
+                let index = self.templates.find(text, hash)?;
+                self.key_template[first as usize - 1] = index as u32 + 1;
+                Some(self.templates.entry(index).1)
+            })
         };
-        if templated && let Some(shape) = self.templates.get(text, hash) {
+        if let Some(shape) = template {
             // SAFETY: the template shape has these keys, is hashed and is
             // kept alive by a helper; the object is new and plain.
             match unsafe { internals::adopt_shape(self.ctx, object.value, shape, &self.elements[values..]) } {
@@ -303,8 +376,12 @@ impl Parser<'_> {
         }
         self.elements.truncate(values);
         if templated && self.templates.len() < TEMPLATES_MAX {
+            let text = text.to_vec();
+            let hash = ByteCache::<*mut Shape>::hash(&text);
             // SAFETY: reading the new object's shape; `remember` checks it.
-            unsafe { self.remember(object.value, base, text.to_vec(), hash)? };
+            if let Some(index) = unsafe { self.remember(object.value, base, &text, hash)? } {
+                self.key_template[first as usize - 1] = index as u32 + 1;
+            }
         }
         Ok(object.finish())
     }
@@ -316,7 +393,7 @@ impl Parser<'_> {
     /// # Safety
     ///
     /// `object` is a live plain object; the layouts are known.
-    unsafe fn remember(&mut self, object: qjs::JSValue, base: usize, text: Vec<u8>, hash: u64) -> Result<(), Stop> {
+    unsafe fn remember(&mut self, object: qjs::JSValue, base: usize, text: &[u8], hash: u64) -> Result<Option<usize>, Stop> {
         // SAFETY: per this function's contract.
         unsafe {
             let shape = (*Object::of(object)).shape;
@@ -325,8 +402,8 @@ impl Parser<'_> {
             let exact = (*shape).is_hashed == 1
                 && props.len() == keys.len()
                 && props.iter().zip(keys).all(|(prop, &key)| prop.atom == key && prop.flags() == qjs::JS_PROP_C_W_E);
-            if !exact {
-                return Ok(());
+            if !exact || self.templates.find(text, hash).is_some() {
+                return Ok(None);
             }
             // A helper holding the shape for the rest of the parse.
             let helper = Building::new(self.ctx, qjs::JS_NewObject(self.ctx))?;
@@ -334,10 +411,9 @@ impl Parser<'_> {
             match internals::adopt_shape(self.ctx, helper.value, shape, &nulls) {
                 Ok(true) => {
                     self.helpers.push(helper.finish());
-                    self.templates.insert(&text, hash, shape);
-                    Ok(())
+                    Ok(Some(self.templates.insert(text, hash, shape)))
                 }
-                Ok(false) => Ok(()),
+                Ok(false) => Ok(None),
                 Err(()) => Err(Stop::Exception),
             }
         }
@@ -394,6 +470,7 @@ impl Parser<'_> {
         let base = self.elements.len();
         if self.peek() != Some(b']') {
             loop {
+                self.parent_key = 0;
                 let element = self.value()?;
                 self.elements.push(element);
                 self.skip_whitespace();
@@ -471,40 +548,80 @@ impl Parser<'_> {
 
     /// A string value; the opening quote is consumed.
     fn string(&mut self) -> Result<qjs::JSValue, Stop> {
+        // The string last met under the same key, if it is this one.
+        let parent = std::mem::take(&mut self.parent_key);
+        if parent != 0 {
+            let predicted = self.key_string[parent as usize - 1];
+            if predicted != 0 && self.string_plain[predicted as usize - 1] {
+                let (text, value) = self.strings.entry(predicted as usize - 1);
+                let end = self.pos + text.len();
+                if self.src.get(end) == Some(&b'"') && super::same(&self.src[self.pos..end], text) {
+                    self.pos = end + 1;
+                    // SAFETY: a live string the cache holds a reference to.
+                    return Ok(unsafe { qjs::JS_DupValue(self.ctx, value) });
+                }
+            }
+        }
         let text = self.string_text()?;
         let bytes = text.bytes(self.src, &self.scratch);
-        let cached = bytes.len() <= CACHED_STRING_MAX;
+        let cached = bytes.len() <= CACHED_STRING_MAX && (parent == 0 || self.key_misses[parent as usize - 1] < KEY_MISSES_MAX);
         let hash = if cached { ByteCache::<qjs::JSValue>::hash(bytes) } else { 0 };
-        if cached && let Some(value) = self.strings.get(bytes, hash) {
+        if cached && let Some(index) = self.strings.find(bytes, hash) {
+            if parent != 0 {
+                self.key_string[parent as usize - 1] = index as u32 + 1;
+            }
             // SAFETY: a live string the cache holds a reference to.
-            return Ok(unsafe { qjs::JS_DupValue(self.ctx, value) });
+            return Ok(unsafe { qjs::JS_DupValue(self.ctx, self.strings.entry(index).1) });
         }
         // SAFETY: `bytes` is UTF-8, unchanged until the call returns.
         let value = unsafe { qjs::JS_NewStringLen(self.ctx, bytes.as_ptr().cast(), bytes.len() as _) };
         let value = Building::new(self.ctx, value)?.finish();
+        if cached && parent != 0 {
+            self.key_misses[parent as usize - 1] += 1;
+        }
         if cached && self.strings.len() < CACHED_STRINGS_MAX {
             // SAFETY: the cache's own reference.
-            self.strings.insert(bytes, hash, unsafe { qjs::JS_DupValue(self.ctx, value) });
+            let index = self.strings.insert(bytes, hash, unsafe { qjs::JS_DupValue(self.ctx, value) });
+            self.string_plain.push(matches!(text, Text::Source(..)));
+            if parent != 0 {
+                self.key_string[parent as usize - 1] = index as u32 + 1;
+            }
         }
         Ok(value)
     }
 
-    /// A property key's atom (kept alive by the cache); the opening quote
-    /// is consumed.
-    fn key(&mut self) -> Result<qjs::JSAtom, Stop> {
+    /// A property key's atom (kept alive by the cache) and its entry in
+    /// the cache plus one; the opening quote is consumed. `predicted` (an
+    /// entry plus one, or 0) is tried first.
+    fn key(&mut self, predicted: u32) -> Result<(qjs::JSAtom, u32), Stop> {
+        if predicted != 0 && self.key_plain[predicted as usize - 1] {
+            let (text, atom) = self.atoms.entry(predicted as usize - 1);
+            let end = self.pos + text.len();
+            if self.src.get(end) == Some(&b'"') && super::same(&self.src[self.pos..end], text) {
+                self.pos = end + 1;
+                return Ok((atom, predicted));
+            }
+        }
         let text = self.string_text()?;
         let bytes = text.bytes(self.src, &self.scratch);
         let hash = ByteCache::<qjs::JSAtom>::hash(bytes);
-        if let Some(atom) = self.atoms.get(bytes, hash) {
-            return Ok(atom);
+        if let Some(index) = self.atoms.find(bytes, hash) {
+            return Ok((self.atoms.entry(index).1, index as u32 + 1));
         }
         // SAFETY: `ctx` is live; `bytes` is UTF-8.
         let atom = unsafe { new_atom(self.ctx, bytes) };
         if atom == qjs::JS_ATOM_NULL {
             return Err(Stop::Exception);
         }
-        self.atoms.insert(bytes, hash, atom);
-        Ok(atom)
+        let plain = matches!(text, Text::Source(..)) && !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        let index = self.atoms.insert(bytes, hash, atom);
+        self.key_next.push(0);
+        self.key_plain.push(plain);
+        self.key_template.push(0);
+        self.key_first.push(0);
+        self.key_string.push(0);
+        self.key_misses.push(0);
+        Ok((atom, index as u32 + 1))
     }
 
     /// Reads a string's text up to and past its closing quote (the opening

@@ -228,3 +228,20 @@ fn fast_paths_serve_plain_documents_and_only_those() {
         }
     });
 }
+
+/// Not a test: a workload to profile (`valgrind --tool=callgrind` on the
+/// test binary with `--ignored profile_cart`).
+#[test]
+#[ignore]
+fn profile_cart() {
+    let text = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/inputs/cart-100k.json")).unwrap();
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        for _ in 0..5 {
+            let value = super::parse(&ctx, text.clone()).unwrap();
+            let out = super::stringify(&ctx, &value).unwrap().unwrap();
+            assert!(out.len() > 90_000);
+        }
+    });
+}
