@@ -17,6 +17,7 @@
 
 use rquickjs::qjs;
 use std::ffi::c_void;
+use std::ops::Not;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 /// `struct list_head`.
@@ -311,6 +312,131 @@ pub(crate) unsafe fn adopt_shape(ctx: *mut qjs::JSContext, object: qjs::JSValue,
     }
 }
 
+/// What new objects and strings are made of, learned from an object made
+/// by `JS_NewObject` (see [`Factory::new`]).
+pub(crate) struct Factory {
+    /// The list of GC objects every object joins (`JSRuntime.gc_obj_list`).
+    gc_list: *mut ListHead,
+    /// A new plain object's flags and class.
+    flags: u8,
+    flags2: u8,
+    class_id: u16,
+    /// Its allocator header's GC type byte.
+    gc_type: u8,
+    /// Whether strings can be made in place (their header has no
+    /// debugging list link to join).
+    strings: bool,
+}
+
+/// The allocator header byte holding `gc_obj_type:7, mark:1`, and the
+/// reference count after it.
+unsafe fn header_byte(p: *mut u8) -> *mut u8 {
+    // SAFETY: the 8-byte header before every block: index (2 bytes),
+    // size class, GC type and mark, then the count.
+    unsafe { p.sub(5) }
+}
+
+impl Factory {
+    /// Learns from `anchor`, a plain object just made by `JS_NewObject`
+    /// (so the last GC object of the list), kept alive by the caller while
+    /// the factory is used. `None` if it does not look as expected.
+    ///
+    /// # Safety
+    ///
+    /// [`available`] said so; `anchor` is as described.
+    pub(crate) unsafe fn new(anchor: qjs::JSValue) -> Option<Factory> {
+        // SAFETY: per this function's contract and the layout.
+        unsafe {
+            let p = Object::of(anchor);
+            let link = std::ptr::addr_of_mut!((*p).header);
+            let head = (*link).next.cast::<ListHead>();
+            if head.is_null() || (*head).prev != link.cast() || (*p).first_weak_ref.is_null().not() {
+                return None;
+            }
+            let gc_type = *header_byte(p.cast()) & 0x7F;
+            Some(Factory {
+                gc_list: head,
+                flags: (*p).flags,
+                flags2: (*p).flags2,
+                class_id: (*p).class_id,
+                gc_type,
+                strings: STRING_HEADER.load(Ordering::Relaxed) == std::mem::size_of::<JsString>(),
+            })
+        }
+    }
+
+    /// A new plain object of shape `shape` with `values` as its
+    /// properties (taken on success), as `JS_NewObjectFromShape` makes it;
+    /// `None` when out of memory (nothing taken then).
+    ///
+    /// # Safety
+    ///
+    /// `shape` is a hashed shape kept alive by another object, with the
+    /// prototype of the anchor, exactly `values.len()` properties, all
+    /// plain data properties.
+    pub(crate) unsafe fn object(&self, ctx: *mut qjs::JSContext, shape: *mut Shape, values: &[qjs::JSValue]) -> Option<qjs::JSValue> {
+        // SAFETY: per this function's contract and the layout.
+        unsafe {
+            let p = qjs::js_malloc(ctx, std::mem::size_of::<Object>() as _).cast::<Object>();
+            if p.is_null() {
+                return None;
+            }
+            let size = (*shape).prop_size.max(1) as usize;
+            let prop = qjs::js_malloc(ctx, (std::mem::size_of::<Property>() * size) as _).cast::<Property>();
+            if prop.is_null() {
+                qjs::js_free(ctx, p.cast());
+                return None;
+            }
+            for (i, &value) in values.iter().enumerate() {
+                prop.add(i).write(Property { value });
+            }
+            *Shape::ref_count(shape) += 1;
+            let tail = (*self.gc_list).prev.cast::<ListHead>();
+            p.write(Object {
+                header: ListHead { prev: tail.cast(), next: self.gc_list.cast() },
+                flags: self.flags,
+                flags2: self.flags2,
+                class_id: self.class_id,
+                shape,
+                prop,
+                first_weak_ref: std::ptr::null_mut(),
+                u: ObjectPart { opaque: std::ptr::null_mut() },
+            });
+            (*tail).next = p.cast();
+            (*self.gc_list).prev = p.cast();
+            *header_byte(p.cast()) = self.gc_type;
+            *Shape::ref_count(p.cast()) = 1;
+            Some(qjs::JS_MKPTR(qjs::JS_TAG_OBJECT, p.cast()))
+        }
+    }
+
+    /// A new string of ASCII `text`, as `JS_NewStringLen` makes it (8-bit,
+    /// zero-terminated); `None` if strings cannot be made in place, or out
+    /// of memory (with the exception pending).
+    ///
+    /// # Safety
+    ///
+    /// `ctx` is live; `text` is ASCII, at most 2^30 bytes.
+    pub(crate) unsafe fn ascii_string(&self, ctx: *mut qjs::JSContext, text: &[u8]) -> Option<qjs::JSValue> {
+        if !self.strings || text.is_empty() {
+            return None;
+        }
+        // SAFETY: per this function's contract and the layout.
+        unsafe {
+            let header = std::mem::size_of::<JsString>();
+            let p = qjs::js_malloc(ctx, (header + text.len() + 1) as _).cast::<u8>();
+            if p.is_null() {
+                return None;
+            }
+            p.cast::<JsString>().write(JsString { len_wide: text.len() as u32, hash_kind: 0, hash_next: 0, first_weak_ref: std::ptr::null_mut() });
+            std::ptr::copy_nonoverlapping(text.as_ptr(), p.add(header), text.len());
+            *p.add(header + text.len()) = 0;
+            *Shape::ref_count(p.cast()) = 1;
+            Some(qjs::JS_MKPTR(qjs::JS_TAG_STRING, p.cast()))
+        }
+    }
+}
+
 /// 0: not checked yet, 1: the layout matches, 2: it does not.
 static STATE: AtomicU8 = AtomicU8::new(0);
 
@@ -409,6 +535,37 @@ unsafe fn check(ctx: *mut qjs::JSContext) -> bool {
             })
             && matches!(chars(narrow), Some(Chars::Latin1(text)) if text.len() == 34)
             && matches!(chars(wide), Some(Chars::Utf16(text)) if text.len() == 33);
+        let ok = ok && {
+            // Objects and strings made in place read back through the
+            // public API as those QuickJS makes.
+            let anchor = qjs::JS_NewObject(ctx);
+            let made = Factory::new(anchor).and_then(|factory| {
+                let shape = (*Object::of(object)).shape;
+                let copy = factory.object(ctx, shape, &[qjs::JS_MKVAL(qjs::JS_TAG_INT, 5), qjs::JS_MKVAL(qjs::JS_TAG_INT, 6)])?;
+                let text = factory.ascii_string(ctx, b"kiln").or_else(|| factory.strings.not().then(|| qjs::JS_NewStringLen(ctx, c"kiln".as_ptr(), 4)))?;
+                Some((copy, text))
+            });
+            let made = match made {
+                Some((copy, text)) => {
+                    let b = qjs::JS_GetProperty(ctx, copy, key_b);
+                    let same_shape = (*Object::of(copy)).shape == (*Object::of(object)).shape;
+                    let mut len = 0;
+                    let c = qjs::JS_ToCStringLen(ctx, &mut len, text);
+                    let text_ok = !c.is_null() && std::slice::from_raw_parts(c.cast::<u8>(), len) == b"kiln";
+                    if !c.is_null() {
+                        qjs::JS_FreeCString(ctx, c);
+                    }
+                    let ok = same_shape && qjs::JS_VALUE_GET_NORM_TAG(b) == qjs::JS_TAG_INT && qjs::JS_VALUE_GET_INT(b) == 6 && text_ok && qjs::JS_IsExtensible(ctx, copy) == 1;
+                    qjs::JS_FreeValue(ctx, b);
+                    qjs::JS_FreeValue(ctx, copy);
+                    qjs::JS_FreeValue(ctx, text);
+                    ok
+                }
+                None => false,
+            };
+            qjs::JS_FreeValue(ctx, anchor);
+            made
+        };
         for value in values {
             qjs::JS_FreeValue(ctx, value);
         }

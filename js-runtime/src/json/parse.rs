@@ -11,7 +11,7 @@
 //! itself and reports the error its own way.
 
 use super::{ByteCache, Stop};
-use crate::internals::{self, Object, Shape};
+use crate::internals::{self, Factory, Object, Shape};
 use rquickjs::qjs;
 
 /// Deeper documents go to QuickJS's parser, which checks the native stack
@@ -64,6 +64,8 @@ pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::J
         parent_key: 0,
         string_plain: Vec::new(),
         key_misses: Vec::new(),
+        factory: None,
+        ascii: false,
     };
     if parser.direct {
         // An empty object held for the parse: the shape every new object
@@ -75,6 +77,9 @@ pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::J
             return Err(Stop::Exception);
         }
         parser.helpers.push(anchor);
+        // SAFETY: `anchor` was just made by JS_NewObject and lives as long
+        // as the parser.
+        parser.factory = unsafe { Factory::new(anchor) };
     }
     let value = parser.value()?;
     parser.skip_whitespace();
@@ -140,6 +145,10 @@ struct Parser<'a> {
     /// By key: how many of its string values were not in the cache. Keys
     /// whose values are all different ("id") stop filling it.
     key_misses: Vec<u8>,
+    /// Makes objects of template shapes and ASCII strings in place.
+    factory: Option<Factory>,
+    /// Whether the last string read had only ASCII bytes in the source.
+    ascii: bool,
 }
 
 /// A key's string values stop being cached after this many misses.
@@ -328,8 +337,6 @@ impl Parser<'_> {
     /// in that order, the shape is kept, and the next objects with the
     /// same keys take it whole ([`internals::adopt_shape`]).
     fn build_object(&mut self, base: usize, values: usize, first: u32) -> Result<qjs::JSValue, Stop> {
-        // SAFETY: `ctx` is live.
-        let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
         let count = self.keys.len() - base;
         let templated = self.direct && count <= TEMPLATE_KEYS_MAX;
         let keys = &self.keys[base..];
@@ -350,6 +357,22 @@ impl Parser<'_> {
                 Some(self.templates.entry(index).1)
             })
         };
+        if let Some(shape) = template
+            && let Some(factory) = &self.factory
+        {
+            // SAFETY: the template shape has these keys, is hashed and is
+            // kept alive by a helper, its prototype Object.prototype.
+            return match unsafe { factory.object(self.ctx, shape, &self.elements[values..]) } {
+                Some(object) => {
+                    // SAFETY: shortening over values now owned by the object.
+                    unsafe { self.elements.set_len(values) };
+                    Ok(object)
+                }
+                None => Err(Stop::Exception),
+            };
+        }
+        // SAFETY: `ctx` is live.
+        let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
         if let Some(shape) = template {
             // SAFETY: the template shape has these keys, is hashed and is
             // kept alive by a helper; the object is new and plain.
@@ -573,9 +596,17 @@ impl Parser<'_> {
             // SAFETY: a live string the cache holds a reference to.
             return Ok(unsafe { qjs::JS_DupValue(self.ctx, self.strings.entry(index).1) });
         }
-        // SAFETY: `bytes` is UTF-8, unchanged until the call returns.
-        let value = unsafe { qjs::JS_NewStringLen(self.ctx, bytes.as_ptr().cast(), bytes.len() as _) };
-        let value = Building::new(self.ctx, value)?.finish();
+        // An ASCII string without escapes is made in place when it can be.
+        let made = match (&self.factory, &text) {
+            // SAFETY: `ctx` is live; the bytes are ASCII.
+            (Some(factory), Text::Source(..)) if self.ascii => unsafe { factory.ascii_string(self.ctx, bytes) },
+            _ => None,
+        };
+        let value = match made {
+            Some(value) => value,
+            // SAFETY: `bytes` is UTF-8, unchanged until the call returns.
+            None => Building::new(self.ctx, unsafe { qjs::JS_NewStringLen(self.ctx, bytes.as_ptr().cast(), bytes.len() as _) })?.finish(),
+        };
         if cached && parent != 0 {
             self.key_misses[parent as usize - 1] += 1;
         }
@@ -671,6 +702,7 @@ impl Parser<'_> {
             // QuickJS decodes such bytes its own way.
             return Err(Stop::Fallback);
         }
+        self.ascii = ascii;
         if escaped {
             self.scratch.extend_from_slice(&src[run..i]);
             Ok(Text::Scratch)

@@ -245,3 +245,40 @@ fn profile_cart() {
         }
     });
 }
+
+/// Objects and strings made in place are whole QuickJS values: the cycle
+/// collector walks them, and freeing them returns every object, shape and
+/// string.
+#[test]
+fn values_made_in_place_survive_the_collector_and_are_freed() {
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    let row = r#"{"id":"gid://shopify/CartLine/1","quantity":3,"cost":{"amount":"1.50","currencyCode":"USD"},"tags":["a","b"],"title":"é ✓"}"#;
+    let text = format!("[{}]", vec![row; 300].join(","));
+    ctx.with(|ctx| {
+        use rquickjs::qjs;
+        // SAFETY: the live runtime of this context, inside its lock.
+        let raw_rt = unsafe { qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) };
+        let usage = || {
+            let mut usage = unsafe { std::mem::zeroed::<qjs::JSMemoryUsage>() };
+            unsafe { qjs::JS_ComputeMemoryUsage(raw_rt, &mut usage) };
+            usage
+        };
+        let run_gc = || unsafe { qjs::JS_RunGC(raw_rt) };
+        let before = usage();
+        let value = super::parse(&ctx, text.clone().into_bytes()).unwrap();
+        // Cycles elsewhere, so that the collector has work.
+        ctx.eval::<(), _>("for (let i = 0; i < 1000; i++) { const a = { i }; a.self = a; }").unwrap();
+        run_gc();
+        let written = super::stringify(&ctx, &value).unwrap().unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), text);
+        let during = usage();
+        assert!(during.obj_count >= before.obj_count + 900, "{} objects before, {} during", before.obj_count, during.obj_count);
+        drop(value);
+        run_gc();
+        let after = usage();
+        assert_eq!((after.obj_count, after.shape_count), (before.obj_count, before.shape_count), "objects and shapes");
+        assert!(after.str_count <= before.str_count + 2, "strings: {} before, {} after", before.str_count, after.str_count);
+        assert!(after.malloc_size <= before.malloc_size + 4096, "bytes: {} before, {} after", before.malloc_size, after.malloc_size);
+    });
+}
