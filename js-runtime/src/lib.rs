@@ -41,6 +41,7 @@ mod console;
 mod encoding;
 mod event_loop;
 mod host;
+mod internals;
 mod invocation;
 mod io;
 pub mod json;

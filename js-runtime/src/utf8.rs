@@ -16,7 +16,11 @@ pub(crate) struct JsUtf8 {
     ctx: *mut qjs::JSContext,
     ptr: *const c_char,
     len: usize,
-    /// The text with its lone surrogates replaced, when it had any.
+    /// Whether `ptr` came from `JS_ToCStringLen` (and is freed on drop),
+    /// or points into the string itself (an 8-bit ASCII string).
+    from_quickjs: bool,
+    /// The text when it had to be made: converted in place from the
+    /// string's characters, or repaired (lone surrogates replaced).
     repaired: Option<Vec<u8>>,
 }
 
@@ -26,11 +30,33 @@ impl JsUtf8 {
     ///
     /// # Safety
     ///
-    /// `ctx` is a live context and `value` a live value of it.
+    /// `ctx` is a live context and `value` a live value of it, alive while
+    /// the result is.
     pub(crate) unsafe fn new(ctx: *mut qjs::JSContext, value: qjs::JSValue) -> Option<Self> {
         // SAFETY: per this function's contract.
         if !unsafe { qjs::JS_IsString(value) } {
             return None;
+        }
+        // Read in place where QuickJS's layout is known: an ASCII string
+        // as it is, any other converted in one pass (`JS_ToCStringLen`
+        // takes ~30 instructions a character, and its result would still
+        // need its lone surrogates replaced).
+        // SAFETY: per this function's contract.
+        if unsafe { crate::internals::available(ctx) } {
+            match unsafe { crate::internals::chars(value) } {
+                Some(crate::internals::Chars::Latin1(bytes)) if ascii_prefix(bytes) == bytes.len() => {
+                    return Some(JsUtf8 { ctx, ptr: bytes.as_ptr().cast(), len: bytes.len(), from_quickjs: false, repaired: None });
+                }
+                Some(chars) => {
+                    let mut out = Vec::new();
+                    match chars {
+                        crate::internals::Chars::Latin1(bytes) => crate::internals::latin1_to_utf8(bytes, &mut out),
+                        crate::internals::Chars::Utf16(units) => crate::internals::utf16_to_utf8(units, &mut out, true),
+                    }
+                    return Some(JsUtf8 { ctx, ptr: std::ptr::null(), len: 0, from_quickjs: false, repaired: Some(out) });
+                }
+                None => {}
+            }
         }
         let mut len: usize = 0;
         // SAFETY: per this function's contract.
@@ -38,7 +64,7 @@ impl JsUtf8 {
         if ptr.is_null() {
             return None;
         }
-        let mut text = JsUtf8 { ctx, ptr, len, repaired: None };
+        let mut text = JsUtf8 { ctx, ptr, len, from_quickjs: true, repaired: None };
         text.repaired = replace_lone_surrogates(text.raw());
         Some(text)
     }
@@ -49,15 +75,29 @@ impl JsUtf8 {
     }
 
     fn raw(&self) -> &[u8] {
-        // SAFETY: QuickJS returned `len` bytes at `ptr`, alive until freed.
+        if self.ptr.is_null() {
+            return &[];
+        }
+        // SAFETY: `len` bytes at `ptr`, alive until freed (or while the
+        // string is).
         unsafe { std::slice::from_raw_parts(self.ptr.cast(), self.len) }
+    }
+
+    /// The text, owned.
+    fn into_bytes(mut self) -> Vec<u8> {
+        match self.repaired.take() {
+            Some(bytes) => bytes,
+            None => self.raw().to_vec(),
+        }
     }
 }
 
 impl Drop for JsUtf8 {
     fn drop(&mut self) {
-        // SAFETY: `ptr` came from JS_ToCStringLen on this context.
-        unsafe { qjs::JS_FreeCString(self.ctx, self.ptr) };
+        if self.from_quickjs {
+            // SAFETY: `ptr` came from JS_ToCStringLen on this context.
+            unsafe { qjs::JS_FreeCString(self.ctx, self.ptr) };
+        }
     }
 }
 
@@ -69,7 +109,7 @@ impl Drop for JsUtf8 {
 pub fn string_bytes(text: &rquickjs::String<'_>) -> rquickjs::Result<Vec<u8>> {
     let ctx = text.ctx().as_raw().as_ptr();
     // SAFETY: `text` is a live string of its context.
-    unsafe { JsUtf8::new(ctx, text.as_raw()) }.map(|t| t.bytes().to_vec()).ok_or(rquickjs::Error::Exception)
+    unsafe { JsUtf8::new(ctx, text.as_raw()) }.map(JsUtf8::into_bytes).ok_or(rquickjs::Error::Exception)
 }
 
 /// A JavaScript string holding `text`: ASCII and Latin-1 texts become 8-bit
@@ -125,7 +165,7 @@ pub fn lossy(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
 }
 
 /// The length of the ASCII prefix of `bytes`, eight bytes at a time.
-fn ascii_prefix(bytes: &[u8]) -> usize {
+pub(crate) fn ascii_prefix(bytes: &[u8]) -> usize {
     let mut i = 0;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let mut word = [0u8; 8];

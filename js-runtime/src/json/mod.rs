@@ -36,14 +36,10 @@ enum Stop {
 /// # Errors
 ///
 /// [`rquickjs::Error::Exception`] with QuickJS's `SyntaxError` pending.
-pub fn parse<'js>(ctx: &Ctx<'js>, mut text: Vec<u8>) -> rquickjs::Result<Value<'js>> {
+pub fn parse<'js>(ctx: &Ctx<'js>, text: Vec<u8>) -> rquickjs::Result<Value<'js>> {
     let raw = ctx.as_raw().as_ptr();
-    let len = text.len();
-    // QuickJS's parser, if it is needed, reads up to a terminating zero.
-    text.push(0);
-    // SAFETY: `raw` is the live context of `ctx`; `text` holds `len` bytes
-    // followed by a zero.
-    let value = unsafe { parse_raw(raw, text.as_ptr().cast(), len) };
+    // SAFETY: `raw` is the live context of `ctx`.
+    let value = unsafe { parse_bytes(raw, &text) };
     if unsafe { qjs::JS_IsException(value) } {
         return Err(rquickjs::Error::Exception);
     }
@@ -81,21 +77,25 @@ pub fn stringify(ctx: &Ctx<'_>, value: &Value<'_>) -> rquickjs::Result<Option<Ve
     }
 }
 
-/// The fast parse, falling back to `JS_ParseJSON`.
+/// The fast parse, falling back to `JS_ParseJSON` (on a copy ending in the
+/// zero its parser reads up to).
 ///
 /// # Safety
 ///
-/// `ctx` is a live context; `text` points to `len` bytes followed by a zero.
-unsafe fn parse_raw(ctx: *mut qjs::JSContext, text: *const std::ffi::c_char, len: usize) -> qjs::JSValue {
-    // SAFETY: per this function's contract.
-    let bytes = unsafe { std::slice::from_raw_parts(text.cast::<u8>(), len) };
+/// `ctx` is a live context.
+unsafe fn parse_bytes(ctx: *mut qjs::JSContext, bytes: &[u8]) -> qjs::JSValue {
     // SAFETY: `ctx` is live.
     match unsafe { parse::fast(ctx, bytes) } {
         Ok(value) => value,
         Err(Stop::Exception) => qjs::JS_EXCEPTION,
-        // SAFETY: per this function's contract; the name is what
-        // `JSON.parse` gives QuickJS's parser.
-        Err(Stop::Fallback) => unsafe { qjs::JS_ParseJSON(ctx, text, len as _, c"<input>".as_ptr()) },
+        Err(Stop::Fallback) => {
+            let mut text = Vec::with_capacity(bytes.len() + 1);
+            text.extend_from_slice(bytes);
+            text.push(0);
+            // SAFETY: `text` holds the bytes and a zero; the name is what
+            // `JSON.parse` gives QuickJS's parser.
+            unsafe { qjs::JS_ParseJSON(ctx, text.as_ptr().cast(), bytes.len() as _, c"<input>".as_ptr()) }
+        }
     }
 }
 
@@ -117,6 +117,19 @@ unsafe extern "C" fn js_parse(
         if argc > 1 && qjs::JS_IsFunction(ctx, reviver) {
             return qjs::JS_Call(ctx, *data, this, argc, argv);
         }
+        // A string's text read in place (the layout known): an ASCII
+        // string as it is, any other converted to the WTF-8 that
+        // `JS_ToCStringLen` would give.
+        if let Some(chars) = if crate::internals::available(ctx) { crate::internals::chars(text) } else { None } {
+            return match chars {
+                crate::internals::Chars::Latin1(bytes) if crate::utf8::ascii_prefix(bytes) == bytes.len() => parse_bytes(ctx, bytes),
+                _ => {
+                    let mut bytes = Vec::new();
+                    crate::internals::append_utf8(ctx, text, &mut bytes, false);
+                    parse_bytes(ctx, &bytes)
+                }
+            };
+        }
         // As QuickJS's `JSON.parse`: ToString first (which may run a
         // `toString`), then the text.
         let mut len: usize = 0;
@@ -124,7 +137,7 @@ unsafe extern "C" fn js_parse(
         if ptr.is_null() {
             return qjs::JS_EXCEPTION;
         }
-        let value = parse_raw(ctx, ptr, len);
+        let value = parse_bytes(ctx, std::slice::from_raw_parts(ptr.cast(), len));
         qjs::JS_FreeCString(ctx, ptr);
         value
     }
@@ -235,7 +248,35 @@ impl<V: Copy> ByteCache<V> {
     fn hash(key: &[u8]) -> u64 {
         let mut hasher = FxHasher::default();
         hasher.write(key);
-        hasher.finish()
+        // FxHash's multiplications carry a word's bytes only upwards: the
+        // low bits, which pick the slot, would see only the first bytes of
+        // each word, and "gid://shopify/CartLine/1", "/2", ... would all
+        // collide. Fold the high half down.
+        let h = hasher.finish();
+        h ^ (h >> 32) ^ (h >> 47)
+    }
+
+    /// The entry index of `key`.
+    fn find(&self, key: &[u8], hash: u64) -> Option<usize> {
+        let mask = self.slots.len() - 1;
+        let mut slot = hash as usize & mask;
+        loop {
+            let index = self.slots[slot];
+            if index == 0 {
+                return None;
+            }
+            let (h, start, len, _) = self.entries[index as usize - 1];
+            if h == hash && same(&self.text[start as usize..(start + len) as usize], key) {
+                return Some(index as usize - 1);
+            }
+            slot = (slot + 1) & mask;
+        }
+    }
+
+    /// Entry `index`'s key and value.
+    fn entry(&self, index: usize) -> (&[u8], V) {
+        let (_, start, len, value) = self.entries[index];
+        (&self.text[start as usize..(start + len) as usize], value)
     }
 
     fn get(&self, key: &[u8], hash: u64) -> Option<V> {
@@ -254,7 +295,8 @@ impl<V: Copy> ByteCache<V> {
         }
     }
 
-    fn insert(&mut self, key: &[u8], hash: u64, value: V) {
+    /// Adds `key` (not present); returns its entry index.
+    fn insert(&mut self, key: &[u8], hash: u64, value: V) -> usize {
         if (self.entries.len() + 1) * 2 > self.slots.len() {
             let mut slots = vec![0u32; self.slots.len() * 2];
             let mask = slots.len() - 1;
@@ -275,6 +317,7 @@ impl<V: Copy> ByteCache<V> {
         self.entries.push((hash, self.text.len() as u32, key.len() as u32, value));
         self.slots[slot] = self.entries.len() as u32;
         self.text.extend_from_slice(key);
+        self.entries.len() - 1
     }
 
     fn len(&self) -> usize {

@@ -11,6 +11,7 @@
 //! itself and reports the error its own way.
 
 use super::{ByteCache, Stop};
+use crate::internals::{self, Factory, Object, Shape};
 use rquickjs::qjs;
 
 /// Deeper documents go to QuickJS's parser, which checks the native stack
@@ -26,6 +27,11 @@ const CACHED_STRINGS_MAX: usize = 4096;
 /// [`Parser::prime`]), within this many property definitions per parse.
 const PRIMED_KEYS_MAX: usize = 24;
 const PRIMING_BUDGET: usize = 8192;
+
+/// Key sequences of up to this many keys get a template shape (see
+/// [`Parser::build_object`]), up to this many sequences per parse.
+const TEMPLATE_KEYS_MAX: usize = 64;
+const TEMPLATES_MAX: usize = 1024;
 
 /// Parses all of `src` into a new value.
 ///
@@ -46,7 +52,35 @@ pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::J
         primed: ByteCache::new(),
         helpers: Vec::new(),
         priming_budget: PRIMING_BUDGET,
+        // SAFETY: `ctx` is live.
+        direct: unsafe { internals::available(ctx) },
+        templates: ByteCache::new(),
+        key_next: Vec::new(),
+        key_plain: Vec::new(),
+        key_template: Vec::new(),
+        first_key: Vec::new(),
+        key_first: Vec::new(),
+        key_string: Vec::new(),
+        parent_key: 0,
+        string_plain: Vec::new(),
+        key_misses: Vec::new(),
+        factory: None,
+        ascii: false,
     };
+    if parser.direct {
+        // An empty object held for the parse: the shape every new object
+        // starts with then always has another holder (see
+        // `internals::adopt_shape`).
+        // SAFETY: `ctx` is live; freed with the helpers.
+        let anchor = unsafe { qjs::JS_NewObject(ctx) };
+        if unsafe { qjs::JS_IsException(anchor) } {
+            return Err(Stop::Exception);
+        }
+        parser.helpers.push(anchor);
+        // SAFETY: `anchor` was just made by JS_NewObject and lives as long
+        // as the parser.
+        parser.factory = unsafe { Factory::new(anchor) };
+    }
     let value = parser.value()?;
     parser.skip_whitespace();
     if parser.pos != src.len() {
@@ -77,7 +111,48 @@ struct Parser<'a> {
     primed: ByteCache<()>,
     helpers: Vec<qjs::JSValue>,
     priming_budget: usize,
+    /// QuickJS's layouts are known ([`internals`]): objects whose key
+    /// sequence was seen before take its shape whole.
+    direct: bool,
+    /// Key sequences (their atoms' bytes) and the shape an object with
+    /// those keys ends with, kept alive by a helper object in `helpers`.
+    templates: ByteCache<*mut Shape>,
+    /// By key (entry of `atoms`): the entry of the key that followed it
+    /// last time, plus one (0: none). Documents repeat their key sequences,
+    /// so the next key is usually that one, and checking the text for it
+    /// costs less than hashing and looking it up.
+    key_next: Vec<u32>,
+    /// By key: whether its text reads the same in the source (no escapes,
+    /// quotes or control characters), so that a match is the key.
+    key_plain: Vec<bool>,
+    /// By first key: the template last used for an object starting with
+    /// it, plus one (0: none).
+    key_template: Vec<u32>,
+    /// By depth: the first key of the last object there, plus one (for
+    /// the objects of an array).
+    first_key: Vec<u32>,
+    /// By key: the first key of the last object that was its value, plus
+    /// one.
+    key_first: Vec<u32>,
+    /// By key: the entry of `strings` last met as its value, plus one.
+    key_string: Vec<u32>,
+    /// The key whose value is being parsed (entry plus one; 0 for an array
+    /// element or the document).
+    parent_key: u32,
+    /// By entry of `strings`: whether its text reads the same in the
+    /// source.
+    string_plain: Vec<bool>,
+    /// By key: how many of its string values were not in the cache. Keys
+    /// whose values are all different ("id") stop filling it.
+    key_misses: Vec<u8>,
+    /// Makes objects of template shapes and ASCII strings in place.
+    factory: Option<Factory>,
+    /// Whether the last string read had only ASCII bytes in the source.
+    ascii: bool,
 }
+
+/// A key's string values stop being cached after this many misses.
+const KEY_MISSES_MAX: u8 = 8;
 
 impl Drop for Parser<'_> {
     fn drop(&mut self) {
@@ -189,33 +264,49 @@ impl Parser<'_> {
 
     fn object(&mut self) -> Result<qjs::JSValue, Stop> {
         self.enter()?;
-        // SAFETY: `ctx` is live.
-        let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
         if self.peek() == Some(b'}') {
             self.pos += 1;
             self.depth -= 1;
-            return Ok(object.finish());
+            // SAFETY: `ctx` is live.
+            return Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) }).map(Building::finish);
         }
+        // The keys and values wait on the stacks (freed by drop on an
+        // error) until the object is built from all of them.
         let base = self.keys.len();
+        let values = self.elements.len();
+        let depth = self.depth as usize;
+        if self.first_key.len() <= depth {
+            self.first_key.resize(depth + 1, 0);
+        }
+        let parent = std::mem::take(&mut self.parent_key);
+        let mut predicted = if parent == 0 { self.first_key[depth] } else { self.key_first[parent as usize - 1] };
+        let mut previous = 0u32;
+        let mut first = 0u32;
         loop {
             self.skip_whitespace();
             if self.peek() != Some(b'"') {
                 return Err(Stop::Fallback);
             }
             self.pos += 1;
-            let key = self.key()?;
+            let (key, entry) = self.key(predicted)?;
+            let entry_copy = entry;
+            if previous == 0 {
+                first = entry;
+            } else {
+                self.key_next[previous as usize - 1] = entry;
+            }
+            previous = entry;
+            predicted = self.key_next[entry as usize - 1];
             self.keys.push(key);
             self.skip_whitespace();
             if self.peek() != Some(b':') {
                 return Err(Stop::Fallback);
             }
             self.pos += 1;
+            self.parent_key = entry_copy;
             let value = self.value()?;
-            // SAFETY: `object` is an object of `ctx`; the call takes `value`;
-            // `key` is kept alive by the cache.
-            if unsafe { qjs::JS_DefinePropertyValue(self.ctx, object.value, key, value, qjs::JS_PROP_C_W_E as i32) } < 0 {
-                return Err(Stop::Exception);
-            }
+            self.parent_key = 0;
+            self.elements.push(value);
             self.skip_whitespace();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -225,9 +316,130 @@ impl Parser<'_> {
         }
         self.pos += 1;
         self.depth -= 1;
-        self.prime(base)?;
+        if parent == 0 {
+            self.first_key[depth] = first;
+        } else {
+            self.key_first[parent as usize - 1] = first;
+        }
+        let object = self.build_object(base, values, first)?;
+        if !self.direct {
+            self.prime(base)?;
+        }
         self.keys.truncate(base);
+        Ok(object)
+    }
+
+    /// The object of `keys[base..]` and `elements[values..]` (which it
+    /// takes). The first object of a key sequence is built property by
+    /// property with `JS_DefinePropertyValue`, which is what makes
+    /// `__proto__` an own key and a repeated key keep its first place and
+    /// last value; when that gives a plain shape with exactly those keys
+    /// in that order, the shape is kept, and the next objects with the
+    /// same keys take it whole ([`internals::adopt_shape`]).
+    fn build_object(&mut self, base: usize, values: usize, first: u32) -> Result<qjs::JSValue, Stop> {
+        let count = self.keys.len() - base;
+        let templated = self.direct && count <= TEMPLATE_KEYS_MAX;
+        let keys = &self.keys[base..];
+        // SAFETY: the atoms' bytes, read as bytes.
+        let text = unsafe { std::slice::from_raw_parts(keys.as_ptr().cast::<u8>(), std::mem::size_of_val(keys)) };
+        let template = if !templated {
+            None
+        } else {
+            // The template last used after this first key, if it fits.
+            match self.key_template[first as usize - 1] {
+                0 => None,
+                hint => Some(self.templates.entry(hint as usize - 1)).filter(|(keys, _)| super::same(keys, text)).map(|(_, shape)| shape),
+            }
+            .or_else(|| {
+                let hash = ByteCache::<*mut Shape>::hash(text);
+                let index = self.templates.find(text, hash)?;
+                self.key_template[first as usize - 1] = index as u32 + 1;
+                Some(self.templates.entry(index).1)
+            })
+        };
+        if let Some(shape) = template
+            && let Some(factory) = &self.factory
+        {
+            // SAFETY: the template shape has these keys, is hashed and is
+            // kept alive by a helper, its prototype Object.prototype.
+            return match unsafe { factory.object(self.ctx, shape, &self.elements[values..]) } {
+                Some(object) => {
+                    // SAFETY: shortening over values now owned by the object.
+                    unsafe { self.elements.set_len(values) };
+                    Ok(object)
+                }
+                None => Err(Stop::Exception),
+            };
+        }
+        // SAFETY: `ctx` is live.
+        let object = Building::new(self.ctx, unsafe { qjs::JS_NewObject(self.ctx) })?;
+        if let Some(shape) = template {
+            // SAFETY: the template shape has these keys, is hashed and is
+            // kept alive by a helper; the object is new and plain.
+            match unsafe { internals::adopt_shape(self.ctx, object.value, shape, &self.elements[values..]) } {
+                Ok(true) => {
+                    // Taken by the object.
+                    // SAFETY: shortening over values now owned elsewhere.
+                    unsafe { self.elements.set_len(values) };
+                    return Ok(object.finish());
+                }
+                Ok(false) => {}
+                Err(()) => return Err(Stop::Exception),
+            }
+        }
+        for i in 0..count {
+            let (key, value) = (self.keys[base + i], self.elements[values + i]);
+            // The call takes the value, whatever happens.
+            self.elements[values + i] = qjs::JS_UNDEFINED;
+            // SAFETY: `object` is an object of `ctx`; `key` is kept alive
+            // by the cache.
+            if unsafe { qjs::JS_DefinePropertyValue(self.ctx, object.value, key, value, qjs::JS_PROP_C_W_E as i32) } < 0 {
+                return Err(Stop::Exception);
+            }
+        }
+        self.elements.truncate(values);
+        if templated && self.templates.len() < TEMPLATES_MAX {
+            let text = text.to_vec();
+            let hash = ByteCache::<*mut Shape>::hash(&text);
+            // SAFETY: reading the new object's shape; `remember` checks it.
+            if let Some(index) = unsafe { self.remember(object.value, base, &text, hash)? } {
+                self.key_template[first as usize - 1] = index as u32 + 1;
+            }
+        }
         Ok(object.finish())
+    }
+
+    /// Keeps `object`'s shape as the template of its key sequence if it
+    /// has exactly `keys[base..]`, in order, as plain enumerable,
+    /// writable, configurable data properties, and is hashed (shareable).
+    ///
+    /// # Safety
+    ///
+    /// `object` is a live plain object; the layouts are known.
+    unsafe fn remember(&mut self, object: qjs::JSValue, base: usize, text: &[u8], hash: u64) -> Result<Option<usize>, Stop> {
+        // SAFETY: per this function's contract.
+        unsafe {
+            let shape = (*Object::of(object)).shape;
+            let props = Shape::properties(shape);
+            let keys = &self.keys[base..];
+            let exact = (*shape).is_hashed == 1
+                && props.len() == keys.len()
+                && props.iter().zip(keys).all(|(prop, &key)| prop.atom == key && prop.flags() == qjs::JS_PROP_C_W_E);
+            if !exact || self.templates.find(text, hash).is_some() {
+                return Ok(None);
+            }
+            // A helper holding the shape for the rest of the parse.
+            let helper = Building::new(self.ctx, qjs::JS_NewObject(self.ctx))?;
+            let nulls = vec![qjs::JS_NULL; keys.len()];
+            match internals::adopt_shape(self.ctx, helper.value, shape, &nulls) {
+                Ok(true) => {
+                    self.helpers.push(helper.finish());
+                    Ok(Some(self.templates.insert(text, hash, shape)))
+                }
+                Ok(false) => Ok(None),
+                Err(()) => Err(Stop::Exception),
+            }
+        }
     }
 
     /// Keeps the shapes of an object's key sequence (`keys[base..]`) alive
@@ -281,6 +493,7 @@ impl Parser<'_> {
         let base = self.elements.len();
         if self.peek() != Some(b']') {
             loop {
+                self.parent_key = 0;
                 let element = self.value()?;
                 self.elements.push(element);
                 self.skip_whitespace();
@@ -358,40 +571,88 @@ impl Parser<'_> {
 
     /// A string value; the opening quote is consumed.
     fn string(&mut self) -> Result<qjs::JSValue, Stop> {
+        // The string last met under the same key, if it is this one.
+        let parent = std::mem::take(&mut self.parent_key);
+        if parent != 0 {
+            let predicted = self.key_string[parent as usize - 1];
+            if predicted != 0 && self.string_plain[predicted as usize - 1] {
+                let (text, value) = self.strings.entry(predicted as usize - 1);
+                let end = self.pos + text.len();
+                if self.src.get(end) == Some(&b'"') && super::same(&self.src[self.pos..end], text) {
+                    self.pos = end + 1;
+                    // SAFETY: a live string the cache holds a reference to.
+                    return Ok(unsafe { qjs::JS_DupValue(self.ctx, value) });
+                }
+            }
+        }
         let text = self.string_text()?;
         let bytes = text.bytes(self.src, &self.scratch);
-        let cached = bytes.len() <= CACHED_STRING_MAX;
+        let cached = bytes.len() <= CACHED_STRING_MAX && (parent == 0 || self.key_misses[parent as usize - 1] < KEY_MISSES_MAX);
         let hash = if cached { ByteCache::<qjs::JSValue>::hash(bytes) } else { 0 };
-        if cached && let Some(value) = self.strings.get(bytes, hash) {
+        if cached && let Some(index) = self.strings.find(bytes, hash) {
+            if parent != 0 {
+                self.key_string[parent as usize - 1] = index as u32 + 1;
+            }
             // SAFETY: a live string the cache holds a reference to.
-            return Ok(unsafe { qjs::JS_DupValue(self.ctx, value) });
+            return Ok(unsafe { qjs::JS_DupValue(self.ctx, self.strings.entry(index).1) });
         }
-        // SAFETY: `bytes` is UTF-8, unchanged until the call returns.
-        let value = unsafe { qjs::JS_NewStringLen(self.ctx, bytes.as_ptr().cast(), bytes.len() as _) };
-        let value = Building::new(self.ctx, value)?.finish();
+        // An ASCII string without escapes is made in place when it can be.
+        let made = match (&self.factory, &text) {
+            // SAFETY: `ctx` is live; the bytes are ASCII.
+            (Some(factory), Text::Source(..)) if self.ascii => unsafe { factory.ascii_string(self.ctx, bytes) },
+            _ => None,
+        };
+        let value = match made {
+            Some(value) => value,
+            // SAFETY: `bytes` is UTF-8, unchanged until the call returns.
+            None => Building::new(self.ctx, unsafe { qjs::JS_NewStringLen(self.ctx, bytes.as_ptr().cast(), bytes.len() as _) })?.finish(),
+        };
+        if cached && parent != 0 {
+            self.key_misses[parent as usize - 1] += 1;
+        }
         if cached && self.strings.len() < CACHED_STRINGS_MAX {
             // SAFETY: the cache's own reference.
-            self.strings.insert(bytes, hash, unsafe { qjs::JS_DupValue(self.ctx, value) });
+            let index = self.strings.insert(bytes, hash, unsafe { qjs::JS_DupValue(self.ctx, value) });
+            self.string_plain.push(matches!(text, Text::Source(..)));
+            if parent != 0 {
+                self.key_string[parent as usize - 1] = index as u32 + 1;
+            }
         }
         Ok(value)
     }
 
-    /// A property key's atom (kept alive by the cache); the opening quote
-    /// is consumed.
-    fn key(&mut self) -> Result<qjs::JSAtom, Stop> {
+    /// A property key's atom (kept alive by the cache) and its entry in
+    /// the cache plus one; the opening quote is consumed. `predicted` (an
+    /// entry plus one, or 0) is tried first.
+    fn key(&mut self, predicted: u32) -> Result<(qjs::JSAtom, u32), Stop> {
+        if predicted != 0 && self.key_plain[predicted as usize - 1] {
+            let (text, atom) = self.atoms.entry(predicted as usize - 1);
+            let end = self.pos + text.len();
+            if self.src.get(end) == Some(&b'"') && super::same(&self.src[self.pos..end], text) {
+                self.pos = end + 1;
+                return Ok((atom, predicted));
+            }
+        }
         let text = self.string_text()?;
         let bytes = text.bytes(self.src, &self.scratch);
         let hash = ByteCache::<qjs::JSAtom>::hash(bytes);
-        if let Some(atom) = self.atoms.get(bytes, hash) {
-            return Ok(atom);
+        if let Some(index) = self.atoms.find(bytes, hash) {
+            return Ok((self.atoms.entry(index).1, index as u32 + 1));
         }
         // SAFETY: `ctx` is live; `bytes` is UTF-8.
         let atom = unsafe { new_atom(self.ctx, bytes) };
         if atom == qjs::JS_ATOM_NULL {
             return Err(Stop::Exception);
         }
-        self.atoms.insert(bytes, hash, atom);
-        Ok(atom)
+        let plain = matches!(text, Text::Source(..)) && !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        let index = self.atoms.insert(bytes, hash, atom);
+        self.key_next.push(0);
+        self.key_plain.push(plain);
+        self.key_template.push(0);
+        self.key_first.push(0);
+        self.key_string.push(0);
+        self.key_misses.push(0);
+        Ok((atom, index as u32 + 1))
     }
 
     /// Reads a string's text up to and past its closing quote (the opening
@@ -406,6 +667,13 @@ impl Parser<'_> {
         // Start of the bytes not yet copied to `scratch` (once escaped).
         let mut run = start;
         loop {
+            while let Some(chunk) = src.get(i..i + 8) {
+                let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+                if !super::stringify::plain_word(word) {
+                    break;
+                }
+                i += 8;
+            }
             while i < src.len() && !SPECIAL[usize::from(src[i])] {
                 i += 1;
             }
@@ -434,6 +702,7 @@ impl Parser<'_> {
             // QuickJS decodes such bytes its own way.
             return Err(Stop::Fallback);
         }
+        self.ascii = ascii;
         if escaped {
             self.scratch.extend_from_slice(&src[run..i]);
             Ok(Text::Scratch)

@@ -13,6 +13,7 @@
 //! [`Stop::Fallback`].
 
 use super::{FxBuild, Stop};
+use crate::internals::{self, Chars, Object, Shape};
 use rquickjs::qjs;
 use std::collections::HashMap;
 use std::ffi::{c_char, c_int, c_void};
@@ -189,6 +190,43 @@ struct Writer {
     object_prototype: qjs::JSValue,
     array_prototype: qjs::JSValue,
     to_json: qjs::JSAtom,
+    /// QuickJS's layouts are readable ([`internals`]): objects, arrays and
+    /// strings are read in place.
+    direct: bool,
+    /// What each shape met so far asks for, and the last one looked up
+    /// (the objects of a document mostly come in runs of one shape). The
+    /// shapes stay alive, unchanged, while their objects do: for the call.
+    plans: HashMap<*const Shape, Plan, FxBuild>,
+    last_plan: (*const Shape, Plan),
+    /// A direct plan's properties: (index in the shape, key text in
+    /// `key_text`).
+    plan_entries: Vec<(u32, u32, u32)>,
+    /// What each atom is as a key.
+    atom_kinds: HashMap<qjs::JSAtom, Key, FxBuild>,
+    /// The last array shape found to have no own `toJSON`.
+    array_shape: *const Shape,
+}
+
+/// How an object of a shape is written.
+#[derive(Clone, Copy, PartialEq)]
+enum Plan {
+    /// Its enumerable string-keyed data properties, in shape order:
+    /// `plan_entries[start..end]`.
+    Direct(u32, u32),
+    /// Through `JS_GetOwnPropertyNames` (an integer-like key: those come
+    /// first, in numeric order).
+    Listed,
+}
+
+/// An atom as a property key.
+#[derive(Clone, Copy)]
+enum Key {
+    /// A string key that is not an array index: its quoted text.
+    Text(u32, u32),
+    /// A symbol (or a private name): never written.
+    Symbol,
+    /// A key `JS_GetOwnPropertyNames` lists first.
+    Index,
 }
 
 impl Drop for Writer {
@@ -240,6 +278,12 @@ impl Writer {
                 object_prototype,
                 array_prototype,
                 to_json,
+                direct: internals::available(ctx),
+                plans: HashMap::default(),
+                last_plan: (std::ptr::null(), Plan::Listed),
+                plan_entries: Vec::new(),
+                atom_kinds: HashMap::default(),
+                array_shape: std::ptr::null(),
             };
             if to_json == qjs::JS_ATOM_NULL || !qjs::JS_IsObject(object_prototype) || !qjs::JS_IsObject(array_prototype) {
                 return Err(Stop::Exception);
@@ -284,6 +328,15 @@ impl Writer {
                     Ok(())
                 }
                 qjs::JS_TAG_STRING | qjs::JS_TAG_STRING_ROPE => {
+                    if self.direct
+                        && let Some(chars) = internals::chars(value)
+                    {
+                        match chars {
+                            Chars::Latin1(bytes) => quote_latin1(bytes, &mut self.out),
+                            Chars::Utf16(units) => quote_utf16(units, &mut self.out),
+                        }
+                        return Ok(());
+                    }
                     let text = CString::of(self.ctx, value)?;
                     quote(text.bytes(), &mut self.out);
                     Ok(())
@@ -330,10 +383,16 @@ impl Writer {
         // SAFETY: `value` is a live object; a Proxy or exotic object is
         // rejected by class before anything else is read.
         unsafe {
-            let class = qjs::JS_GetClassID(value);
-            let prototype = qjs::JS_GetPrototype(self.ctx, value);
-            let prototype_ptr = if qjs::JS_IsObject(prototype) { qjs::JS_VALUE_GET_PTR(prototype) } else { std::ptr::null_mut() };
-            qjs::JS_FreeValue(self.ctx, prototype);
+            let (class, prototype_ptr) = if self.direct {
+                let p = Object::of(value);
+                (u32::from((*p).class_id), (*(*p).shape).proto.cast::<c_void>())
+            } else {
+                let class = qjs::JS_GetClassID(value);
+                let prototype = qjs::JS_GetPrototype(self.ctx, value);
+                let prototype_ptr = if qjs::JS_IsObject(prototype) { qjs::JS_VALUE_GET_PTR(prototype) } else { std::ptr::null_mut() };
+                qjs::JS_FreeValue(self.ctx, prototype);
+                (class, prototype_ptr)
+            };
             let is_array = if class == self.class_array && prototype_ptr == qjs::JS_VALUE_GET_PTR(self.array_prototype) {
                 true
             } else if class == self.class_object
@@ -350,7 +409,13 @@ impl Writer {
             self.path.push(id);
             let outer = self.indent.len();
             self.indent.extend_from_slice(&self.gap);
-            if is_array { self.array_body(value, outer)? } else { self.object_body(value, outer)? }
+            if self.direct {
+                if is_array { self.array_direct(value, outer)? } else { self.object_direct(value, outer)? }
+            } else if is_array {
+                self.array_body(value, outer)?
+            } else {
+                self.object_body(value, outer)?
+            }
             self.indent.truncate(outer);
             self.path.pop();
             Ok(())
@@ -456,6 +521,185 @@ impl Writer {
         Ok(())
     }
 
+    /// A plain array read in place: a fast array (no holes, length equal
+    /// to its element count) whose shape has no `toJSON`; any other array
+    /// through [`Self::array_body`].
+    unsafe fn array_direct(&mut self, array: qjs::JSValue, outer: usize) -> Result<(), Stop> {
+        // SAFETY: `array` is a live plain array; nothing here runs
+        // JavaScript, so its elements stay where they are.
+        unsafe {
+            let p = Object::of(array);
+            let shape = (*p).shape.cast_const();
+            if shape != self.array_shape {
+                if Shape::properties(shape).iter().any(|prop| prop.atom == self.to_json) {
+                    return Err(Stop::Fallback);
+                }
+                self.array_shape = shape;
+            }
+            let part = (*p).array();
+            let length = (*(*p).prop).value;
+            let whole = (*p).fast_array()
+                && qjs::JS_VALUE_GET_NORM_TAG(length) == qjs::JS_TAG_INT
+                && qjs::JS_VALUE_GET_INT(length) as u32 == part.count;
+            if !whole {
+                return self.array_body(array, outer);
+            }
+            let inner = self.indent.len();
+            self.out.push(b'[');
+            for i in 0..part.count as usize {
+                if i > 0 {
+                    self.out.push(b',');
+                }
+                self.new_line(inner);
+                let element = *part.values.add(i);
+                if skipped(element) {
+                    self.out.extend_from_slice(b"null");
+                } else {
+                    self.value(element)?;
+                }
+            }
+            if part.count > 0 {
+                self.new_line(outer);
+            }
+            self.out.push(b']');
+            Ok(())
+        }
+    }
+
+    /// A plain object read through its shape.
+    unsafe fn object_direct(&mut self, object: qjs::JSValue, outer: usize) -> Result<(), Stop> {
+        // SAFETY: `object` is a live plain object; nothing here runs
+        // JavaScript, so its shape and properties stay as they are.
+        unsafe {
+            let p = Object::of(object);
+            let (start, end) = match self.plan((*p).shape)? {
+                Plan::Direct(start, end) => (start as usize, end as usize),
+                Plan::Listed => return self.object_body(object, outer),
+            };
+            let inner = self.indent.len();
+            self.out.push(b'{');
+            let mut any = false;
+            for k in start..end {
+                let (index, key_start, key_end) = self.plan_entries[k];
+                let value = (*(*p).prop.add(index as usize)).value;
+                if skipped(value) {
+                    continue;
+                }
+                if any {
+                    self.out.push(b',');
+                }
+                any = true;
+                self.new_line(inner);
+                self.out.extend_from_slice(&self.key_text[key_start as usize..key_end as usize]);
+                self.out.push(b':');
+                if !self.gap.is_empty() {
+                    self.out.push(b' ');
+                }
+                self.value(value)?;
+            }
+            if any {
+                self.new_line(outer);
+            }
+            self.out.push(b'}');
+            Ok(())
+        }
+    }
+
+    /// How objects of `shape` are written; `Fallback` for an own `toJSON`
+    /// or an enumerable accessor.
+    unsafe fn plan(&mut self, shape: *const Shape) -> Result<Plan, Stop> {
+        if shape == self.last_plan.0 {
+            return Ok(self.last_plan.1);
+        }
+        let plan = match self.plans.get(&shape) {
+            Some(&plan) => plan,
+            None => {
+                // SAFETY: a live shape.
+                let plan = unsafe { self.new_plan(shape)? };
+                self.plans.insert(shape, plan);
+                plan
+            }
+        };
+        self.last_plan = (shape, plan);
+        Ok(plan)
+    }
+
+    unsafe fn new_plan(&mut self, shape: *const Shape) -> Result<Plan, Stop> {
+        let start = self.plan_entries.len();
+        // SAFETY: a live shape, unchanged during the call.
+        let props = unsafe { Shape::properties(shape) };
+        for (index, prop) in props.iter().enumerate() {
+            if prop.atom == qjs::JS_ATOM_NULL {
+                continue; // deleted
+            }
+            if prop.atom == self.to_json {
+                return Err(Stop::Fallback);
+            }
+            let (key_start, key_end) = match self.key_kind(prop.atom)? {
+                Key::Symbol => continue,
+                Key::Index => {
+                    self.plan_entries.truncate(start);
+                    return Ok(Plan::Listed);
+                }
+                Key::Text(key_start, key_end) => (key_start, key_end),
+            };
+            let flags = prop.flags();
+            if flags & qjs::JS_PROP_ENUMERABLE == 0 {
+                continue;
+            }
+            if flags & qjs::JS_PROP_TMASK != qjs::JS_PROP_NORMAL {
+                return Err(Stop::Fallback);
+            }
+            self.plan_entries.push((index as u32, key_start, key_end));
+        }
+        Ok(Plan::Direct(start as u32, self.plan_entries.len() as u32))
+    }
+
+    /// What `atom` is as a key, found once per atom.
+    fn key_kind(&mut self, atom: qjs::JSAtom) -> Result<Key, Stop> {
+        // Integer atoms (tagged) are array indices.
+        if atom & (1 << 31) != 0 {
+            return Ok(Key::Index);
+        }
+        if let Some(&kind) = self.atom_kinds.get(&atom) {
+            return Ok(kind);
+        }
+        // SAFETY: `atom` is alive (its shape is); the value is freed here.
+        let kind = unsafe {
+            let value = qjs::JS_AtomToValue(self.ctx, atom);
+            match qjs::JS_VALUE_GET_NORM_TAG(value) {
+                qjs::JS_TAG_EXCEPTION => return Err(Stop::Exception),
+                qjs::JS_TAG_SYMBOL => {
+                    qjs::JS_FreeValue(self.ctx, value);
+                    Key::Symbol
+                }
+                _ => {
+                    qjs::JS_FreeValue(self.ctx, value);
+                    let mut len: qjs::size_t = 0;
+                    let ptr = qjs::JS_AtomToCStringLen(self.ctx, &mut len, atom);
+                    if ptr.is_null() {
+                        return Err(Stop::Exception);
+                    }
+                    let text = std::slice::from_raw_parts(ptr.cast::<u8>(), len as usize);
+                    // A canonical index would be a tagged atom unless it
+                    // is above 2^31 - 1; anything of digits only is listed
+                    // the slow way, which orders it exactly.
+                    let kind = if !text.is_empty() && text.iter().all(u8::is_ascii_digit) {
+                        Key::Index
+                    } else {
+                        let start = self.key_text.len();
+                        quote(text, &mut self.key_text);
+                        Key::Text(start as u32, self.key_text.len() as u32)
+                    };
+                    qjs::JS_FreeCString(self.ctx, ptr);
+                    kind
+                }
+            }
+        };
+        self.atom_kinds.insert(atom, kind);
+        Ok(kind)
+    }
+
     /// Writes a key's quoted text, converted once per atom.
     fn key(&mut self, atom: qjs::JSAtom) -> Result<(), Stop> {
         if let Some(range) = self.keys.get(&atom) {
@@ -541,5 +785,99 @@ pub(super) fn quote(text: &[u8], out: &mut Vec<u8>) {
         run = i;
     }
     out.extend_from_slice(&text[run..]);
+    out.push(b'"');
+}
+
+/// Whether none of the eight bytes of `word` needs a look: no `"`, `\\`,
+/// control character or byte >= 0x80.
+#[inline]
+pub(super) fn plain_word(word: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+    let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
+    (word & HIGH) | below_space | zero(word ^ (ONES * b'"' as u64)) | zero(word ^ (ONES * b'\\' as u64)) == 0
+}
+
+/// The escape of an ASCII character `quote` escapes, if it is one.
+#[inline]
+fn push_escaped_ascii(out: &mut Vec<u8>, b: u8) {
+    match b {
+        b'"' => out.extend_from_slice(b"\\\""),
+        b'\\' => out.extend_from_slice(b"\\\\"),
+        b'\n' => out.extend_from_slice(b"\\n"),
+        b'\r' => out.extend_from_slice(b"\\r"),
+        b'\t' => out.extend_from_slice(b"\\t"),
+        0x08 => out.extend_from_slice(b"\\b"),
+        0x0C => out.extend_from_slice(b"\\f"),
+        0..0x20 => push_unicode_escape(out, u32::from(b)),
+        _ => out.push(b),
+    }
+}
+
+fn push_unicode_escape(out: &mut Vec<u8>, unit: u32) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    out.extend_from_slice(&[b'\\', b'u', HEX[(unit >> 12) as usize & 0xF], HEX[(unit >> 8) as usize & 0xF], HEX[(unit >> 4) as usize & 0xF], HEX[unit as usize & 0xF]]);
+}
+
+/// [`quote`] for an 8-bit (Latin-1) string, read in place.
+pub(super) fn quote_latin1(text: &[u8], out: &mut Vec<u8>) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    let mut i = 0;
+    while i < text.len() {
+        let start = i;
+        while let Some(chunk) = text.get(i..i + 8) {
+            let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
+            if !plain_word(word) {
+                break;
+            }
+            i += 8;
+        }
+        while i < text.len() && !SPECIAL[usize::from(text[i])] && text[i] < 0x80 {
+            i += 1;
+        }
+        out.extend_from_slice(&text[start..i]);
+        let Some(&b) = text.get(i) else { break };
+        if b >= 0x80 {
+            out.extend_from_slice(&[0xC0 | (b >> 6), 0x80 | (b & 0x3F)]);
+        } else {
+            push_escaped_ascii(out, b);
+        }
+        i += 1;
+    }
+    out.push(b'"');
+}
+
+/// [`quote`] for a 16-bit string, read in place: well-formed UTF-8, lone
+/// surrogates as `\udxxx`.
+pub(super) fn quote_utf16(text: &[u16], out: &mut Vec<u8>) {
+    out.reserve(text.len() + 2);
+    out.push(b'"');
+    let mut i = 0;
+    while i < text.len() {
+        let c = u32::from(text[i]);
+        i += 1;
+        if c < 0x80 {
+            if SPECIAL[c as usize] {
+                push_escaped_ascii(out, c as u8);
+            } else {
+                out.push(c as u8);
+            }
+        } else if c < 0x800 {
+            out.extend_from_slice(&[0xC0 | (c >> 6) as u8, 0x80 | (c & 0x3F) as u8]);
+        } else if (0xD800..0xE000).contains(&c) {
+            match text.get(i) {
+                Some(&low) if c < 0xDC00 && (0xDC00..0xE000).contains(&low) => {
+                    let c = 0x10000 + ((c - 0xD800) << 10) + (u32::from(low) - 0xDC00);
+                    i += 1;
+                    out.extend_from_slice(&[0xF0 | (c >> 18) as u8, 0x80 | ((c >> 12) & 0x3F) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]);
+                }
+                _ => push_unicode_escape(out, c),
+            }
+        } else {
+            out.extend_from_slice(&[0xE0 | (c >> 12) as u8, 0x80 | ((c >> 6) & 0x3F) as u8, 0x80 | (c & 0x3F) as u8]);
+        }
+    }
     out.push(b'"');
 }

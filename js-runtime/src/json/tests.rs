@@ -66,6 +66,17 @@ fn stringify_matches_quickjs() {
           new (class Point { constructor() { this.x = 1; } })(), Object.defineProperty({}, "hidden", { value: 1, enumerable: false }),
           Object.defineProperty({ v: 1 }, "toJSON", { value: () => "hidden toJSON", enumerable: false }),
           new Map([[1, 2]]), new Set([1]), /re/g, new Uint8Array(2), new Error("boom"), Symbol("top"), () => 1,
+          // Read in place through shapes and string layouts.
+          (() => { const o = { a: 1, b: 2, c: 3 }; delete o.b; return o; })(), { [Symbol("k")]: 1, a: 2, [Symbol.iterator]: 3 },
+          (() => { class B { constructor(o) { return o; } } class S extends B { #p = 1; constructor(o) { super(o); } } const o = { a: 1 }; new S(o); return o; })(),
+          Object.defineProperty({ a: 1, c: 3 }, "b", { value: 2, enumerable: false }), Object.defineProperty({ a: 1 }, "g", { get() { return 2; }, enumerable: true }),
+          Object.defineProperty({ a: 1 }, "g", { get() { return 2; }, enumerable: false }),
+          (() => { const a = [1, 2]; a.length = 4; return a; })(), (() => { const a = [1, 2, 3]; a.length = 1; return a; })(), Object.assign([1], { toJSON() { return 5; } }),
+          Object.freeze({ a: [1], b: "x" }), Object.seal([1, 2]), { a: 1, 7: 2, b: 3 }, (() => { const o = { a: 1 }; o[5] = 2; o["4294967296"] = 3; return o; })(),
+          "abcdefghijklmnopqrstuvwxyz0123456789".slice(3, 30), ("é".repeat(40) + "x\n").slice(2), ("€".repeat(40) + "\ud800").slice(3), "a".repeat(100) + "b".repeat(100) + "\u0001",
+          "\x85\xff\x00\x1f\x7f\xe9\"\\abcdefgh", "abcdefgh\"ijklmnop\\qrstuvwx\u0019yz", "\ud83d\ude00\ud83d", "\udc00\ud800\udc00",
+          Object.fromEntries(Array.from({ length: 40 }, (_, i) => ["k" + i, i % 3 ? "v" + i : undefined])),
+          [{ a: 1, b: undefined }, { a: 2, b: "x" }, { b: 3, a: 4 }, { a: { a: { a: [] } } }],
         ];
         for (const v of values) {
           stringifyCase(v);
@@ -121,7 +132,22 @@ fn parse_matches_quickjs() {
           '[' .repeat(100000), '['.repeat(1000) + ']'.repeat(1000), '{"a":'.repeat(300) + '1' + '}'.repeat(300),
           '"\0"', '[1]\0', '\ud800', '"\ud800"', '["\ud83d"]',
         ];
+        // Objects after the first of a key sequence take its shape whole.
+        const rows = (row, n = 4) => '[' + Array(n).fill(row).join(',') + ']';
+        for (const row of ['{"a":1,"b":2}', '{"a":1,"a":2,"b":3}', '{"__proto__":1,"x":2}', '{"1":1,"a":2,"0":3}', '{"b":{"a":[]},"a":"x"}',
+                           '{' + Array.from({ length: 70 }, (_, i) => `"k${i}":${i}`).join(',') + '}', '{"é":1,"😀":2}', '{}', '{"a":{"a":{"a":1}}}']) {
+          texts.push(rows(row), rows(row, 50));
+        }
+        texts.push('[{"a":1,"b":2},{"b":1,"a":2},{"a":3},{"a":4,"b":5,"c":6},{"a":7,"b":8}]');
         for (const t of texts) parseCase(t);
+        // Taking a shared shape must leave each object its own: changing
+        // one changes no other.
+        const many = JSON.parse(rows('{"a":1,"b":2,"c":3}', 6));
+        many[1].d = 4; delete many[2].a; many[3].b = 'changed'; Object.defineProperty(many[4], 'c', { enumerable: false }); Object.freeze(many[5]);
+        const seen = orig.stringify(many.map(o => [Object.keys(o), Object.values(o), Object.isFrozen(o)]));
+        if (seen !== '[[["a","b","c"],[1,2,3],false],[["a","b","c","d"],[1,2,3,4],false],[["b","c"],[2,3],false],[["a","b","c"],[1,"changed",3],false],[["a","b"],[1,2],false],[["a","b","c"],[1,2,3],true]]') problems.push('shared shapes: ' + seen);
+        const again = JSON.parse(rows('{"a":1,"b":2,"c":3}', 3));
+        if (orig.stringify(again) !== '[{"a":1,"b":2,"c":3},{"a":1,"b":2,"c":3},{"a":1,"b":2,"c":3}]') problems.push('after changes: ' + orig.stringify(again));
         for (const v of [12, true, null, { toString() { return '[1]'; } }, ['7'], undefined]) parseCase(v);
         // A reviver goes to QuickJS's own JSON.parse, deletion included.
         const revived = JSON.parse('{"a":1,"b":{"c":2}}', (k, v) => (k === 'a' ? undefined : v));
@@ -200,5 +226,59 @@ fn fast_paths_serve_plain_documents_and_only_those() {
             let outcome = unsafe { stringify::fast(raw, value.as_raw(), qjs::JS_UNDEFINED, qjs::JS_UNDEFINED) };
             assert!(matches!(outcome, Err(Stop::Fallback)), "{special}");
         }
+    });
+}
+
+/// Not a test: a workload to profile (`valgrind --tool=callgrind` on the
+/// test binary with `--ignored profile_cart`).
+#[test]
+#[ignore]
+fn profile_cart() {
+    let text = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/../bench/inputs/cart-100k.json")).unwrap();
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        for _ in 0..5 {
+            let value = super::parse(&ctx, text.clone()).unwrap();
+            let out = super::stringify(&ctx, &value).unwrap().unwrap();
+            assert!(out.len() > 90_000);
+        }
+    });
+}
+
+/// Objects and strings made in place are whole QuickJS values: the cycle
+/// collector walks them, and freeing them returns every object, shape and
+/// string.
+#[test]
+fn values_made_in_place_survive_the_collector_and_are_freed() {
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    let row = r#"{"id":"gid://shopify/CartLine/1","quantity":3,"cost":{"amount":"1.50","currencyCode":"USD"},"tags":["a","b"],"title":"é ✓"}"#;
+    let text = format!("[{}]", vec![row; 300].join(","));
+    ctx.with(|ctx| {
+        use rquickjs::qjs;
+        // SAFETY: the live runtime of this context, inside its lock.
+        let raw_rt = unsafe { qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) };
+        let usage = || {
+            let mut usage = unsafe { std::mem::zeroed::<qjs::JSMemoryUsage>() };
+            unsafe { qjs::JS_ComputeMemoryUsage(raw_rt, &mut usage) };
+            usage
+        };
+        let run_gc = || unsafe { qjs::JS_RunGC(raw_rt) };
+        let before = usage();
+        let value = super::parse(&ctx, text.clone().into_bytes()).unwrap();
+        // Cycles elsewhere, so that the collector has work.
+        ctx.eval::<(), _>("for (let i = 0; i < 1000; i++) { const a = { i }; a.self = a; }").unwrap();
+        run_gc();
+        let written = super::stringify(&ctx, &value).unwrap().unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), text);
+        let during = usage();
+        assert!(during.obj_count >= before.obj_count + 900, "{} objects before, {} during", before.obj_count, during.obj_count);
+        drop(value);
+        run_gc();
+        let after = usage();
+        assert_eq!((after.obj_count, after.shape_count), (before.obj_count, before.shape_count), "objects and shapes");
+        assert!(after.str_count <= before.str_count + 2, "strings: {} before, {} after", before.str_count, after.str_count);
+        assert!(after.malloc_size <= before.malloc_size + 4096, "bytes: {} before, {} after", before.malloc_size, after.malloc_size);
     });
 }
