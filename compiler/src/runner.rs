@@ -188,9 +188,13 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
     let started = Instant::now();
-    let module = match &options.cache {
-        Some(cache) => cache.load_or_compile(&engine, wasm, RUN_CACHE_PURPOSE),
-        None => Module::new(&engine, wasm),
+    // With a cache, a module that differs from one compiled before only in
+    // its data (every freshly built Kiln module) reuses that compiled code:
+    // `restore` then gives the instance the module's own memory (see
+    // `kiln_host::Split`).
+    let (module, restore) = match &options.cache {
+        Some(cache) => cache.load_or_compile_split(&engine, wasm, RUN_CACHE_PURPOSE, options.max_memory.map(|max| max as u64)),
+        None => Module::new(&engine, wasm).map(|module| (module, None)),
     }
     .map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
     if let Some(store) = &incremental {
@@ -230,6 +234,9 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     let result = linker
         .instantiate(&mut store, &module)
         .and_then(|instance| {
+            if let Some(split) = &restore {
+                split.restore(&mut store, &instance)?;
+            }
             if let Some(cell) = stack_cell {
                 tell_host_stack(&mut store, &instance, cell)?;
             }
