@@ -193,9 +193,13 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
     let started = Instant::now();
-    let module = match &options.cache {
-        Some(cache) => cache.load_or_compile(&engine, wasm, RUN_CACHE_PURPOSE),
-        None => Module::new(&engine, wasm),
+    // With a cache, a module that differs from one compiled before only in
+    // its data (every freshly built Kiln module) reuses that compiled code:
+    // `restore` then gives the instance the module's own memory (see
+    // `kiln_host::Split`).
+    let (module, restore) = match &options.cache {
+        Some(cache) => cache.load_or_compile_split(&engine, wasm, RUN_CACHE_PURPOSE, options.max_memory.map(|max| max as u64)),
+        None => Module::new(&engine, wasm).map(|module| (module, None)),
     }
     .map_err(|e| Error::NotWasm { path: name.into(), reason: format!("{e:#}") })?;
     if let Some(store) = &incremental {
@@ -257,6 +261,11 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
             _ => None,
         };
         let instance = linker.instantiate(&mut store, &module)?;
+        // A module compiled in its canonical form gets its own memory now
+        // (a dynamic module has none of its own, so never takes this path).
+        if let Some(split) = &restore {
+            split.restore(&mut store, &instance)?;
+        }
         if let Some(cell) = stack_cell {
             tell_host_stack(&mut store, &memory_owner.unwrap_or(instance), cell)?;
         }

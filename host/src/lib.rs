@@ -7,14 +7,20 @@
 //!   ([`ModuleCache::enable_incremental`]), so that a module whose functions
 //!   were compiled before (every module shares the engine's) is not
 //!   compiled again;
+//! - [`Split`]: a module as its *canonical* form (no data, a memory of
+//!   minimum 0) and the memory that makes it the real one again, so that
+//!   modules differing only in their data share one compiled artifact
+//!   ([`ModuleCache::load_or_compile_split`]);
 //! - [`write_atomically`]: the one temp-file-and-rename writer.
 
 #![deny(missing_docs)]
 
 mod cache;
+mod canonical;
 mod incremental;
 mod write;
 
 pub use cache::{DEFAULT_CACHE_LIMIT, ModuleCache};
+pub use canonical::Split;
 pub use incremental::IncrementalStore;
 pub use write::write_atomically;

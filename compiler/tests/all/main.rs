@@ -21,6 +21,7 @@ mod positions;
 mod projects;
 mod sandbox;
 mod shopify;
+mod shared_code;
 mod size;
 mod skeleton;
 mod streams;
