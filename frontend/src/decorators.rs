@@ -28,11 +28,12 @@
 //! Known differences from the proposal: `yield` in a decorator or a
 //! computed key of a lowered class is not supported (it lands in an arrow
 //! function; `await` makes that function async); `super` in a decorated
-//! *instance private* method refers
-//! to the parent class's static side (the method becomes a static private
-//! one so the static block can reach it); with `useDefineForClassFields:
-//! false` a field's extra initializers run before the constructor assigns
-//! the field.
+//! *instance private* method refers to the parent class's static side (the
+//! method becomes a static private one so the static block can reach it);
+//! in legacy mode a computed `accessor` key is evaluated twice. With
+//! `useDefineForClassFields: false`, oxc moves the fields, the private
+//! ones that run extra initializers included, into the constructor in
+//! their order, so the order holds.
 
 use oxc_ast::ast::{
     AccessorPropertyType, Class, ClassElement, Decorator, ExportDefaultDeclaration, ExportDefaultDeclarationKind, ExportDeclaration,

@@ -2,7 +2,8 @@
 //! compiles, the import map, source maps and diagnostics.
 //!
 //! One job: starting at the entry, each file is parsed by oxc, its
-//! TypeScript and JSX removed or lowered, its build-time constants
+//! standard decorators and `accessor` fields lowered (see [`decorators`]),
+//! its TypeScript and JSX removed or lowered, its build-time constants
 //! (`process.env.NODE_ENV`, `--define`) replaced and the branches they make
 //! dead dropped; the imports the parser records (and CommonJS `require`s of
 //! string literals) are resolved once, by oxc_resolver, with Node's and

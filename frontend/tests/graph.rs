@@ -191,7 +191,7 @@ fn positions_after_a_lowered_class_are_the_original_ones() {
 
     // And the source map sends code inside and after the class to the
     // lines it was written on.
-    let main = "function d(v: unknown, c: unknown) {}\n@d\nclass A {\n  @d m() { return 'inside'; }\n  accessor x = 1;\n}\nconsole.log('after', A);\nexport {};\n";
+    let main = "function d(v: unknown, c: unknown) {}\n@d\nclass A {\n  @d m() { return 'inside'; }\n  accessor x = 1;\n}\nconsole.log('é😀', 'after', A);\nexport {};\n";
     let dir = project(&[("main.ts", main)]);
     let g = graph(dir.path(), "main.ts").unwrap();
     let map = g.entry.source_map.as_ref().unwrap();
@@ -200,8 +200,13 @@ fn positions_after_a_lowered_class_are_the_original_ones() {
         let generated = g.entry.text.replace('"', "'");
         let at = generated.find(needle).unwrap_or_else(|| panic!("{needle} in {}", g.entry.text));
         let (gl, gc) = kiln_frontend::line_column(&generated, at);
-        let token = map.lookup_token(&table, gl as u32 - 1, gc as u32 - 1).unwrap();
+        let column16: usize = generated.lines().nth(gl - 1).unwrap().chars().take(gc - 1).map(char::len_utf16).sum();
+        let token = map.lookup_token(&table, gl as u32 - 1, column16 as u32).unwrap();
         assert_eq!(token.get_src_line(), line, "{needle}");
+        // Columns count UTF-16 units, as source maps do.
+        let written = main.lines().nth(line as usize).unwrap();
+        let expected: usize = written[..written.find(needle).unwrap()].chars().map(char::len_utf16).sum();
+        assert_eq!(token.get_src_col() as usize, expected, "{needle}");
     }
 }
 
