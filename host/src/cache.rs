@@ -4,7 +4,10 @@
 //! of wasmtime's compatibility hash for the engine's configuration
 //! ([`wasmtime::Engine::precompile_compatibility_hash`]) and the wasm bytes:
 //! an entry is only ever loaded by an engine that can run it, with no
-//! version string to keep in step. Cranelift's per-function cache lives in
+//! version string to keep in step. `kiln run` stores most modules as their
+//! canonical form (`<purpose>-canonical-<key>.cwasm`, see
+//! [`crate::Split`]), one entry for every module that differs from it only
+//! in its data. Cranelift's per-function cache lives in
 //! `incremental/` ([`crate::IncrementalStore`]); other users (the
 //! compiler's skeletons) may keep files here too. Everything in the
 //! directory counts towards the limit: after each write the least recently

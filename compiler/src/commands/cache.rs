@@ -7,9 +7,10 @@ use std::process::ExitCode;
 
 /// Inspect or empty the cache of compiled code.
 ///
-/// `kiln build` and `kiln run` keep compiled code here: the engine, each
-/// module run before, and the engine's functions one by one (so that a
-/// module built a moment ago runs without being compiled). The directory is
+/// `kiln build` and `kiln run` keep compiled code here: the engine, the
+/// code of the modules run before (one entry for all modules that differ
+/// only in their data, so that a module built a moment ago runs without
+/// being compiled), and the engine's functions one by one. The directory is
 /// $KILN_CACHE_DIR, else $XDG_CACHE_HOME/kiln, else ~/.cache/kiln. It is kept
 /// under a size limit by removing the least recently used entries: 256M
 /// unless $KILN_CACHE_SIZE says otherwise (e.g. KILN_CACHE_SIZE=1G).
