@@ -6,7 +6,9 @@
 //! lookup through the prototype chain for every value: ~200 instructions per
 //! input byte. The fast paths here build QuickJS values straight from the
 //! bytes ([`parse`]) and write bytes straight from the values
-//! ([`stringify`]), through QuickJS's public API only.
+//! ([`stringify`]): through QuickJS's public API, and, where its layouts
+//! check out ([`crate::internals`]), by reading objects, shapes and strings
+//! in place and making objects of a known shape and ASCII strings directly.
 //!
 //! Exactness: a fast path never runs JavaScript and has no effect anyone can
 //! observe, so whenever it meets something it cannot serve exactly — a syntax

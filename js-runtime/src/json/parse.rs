@@ -1,9 +1,10 @@
 //! JSON text to QuickJS values, directly.
 //!
 //! Accepts exactly the documents QuickJS's own parser accepts and builds the
-//! same values: objects through `JS_DefinePropertyValue` (so `__proto__` is
-//! an own key and a repeated key keeps its first position with its last
-//! value, as `JSON.parse` does), arrays in one `JS_NewArrayFrom`, numbers as
+//! same values: the first object of each key sequence through
+//! `JS_DefinePropertyValue` (so `__proto__` is an own key and a repeated key
+//! keeps its first position with its last value, as `JSON.parse` does), the
+//! next ones with the shape that gave (see [`Parser::build_object`]), arrays in one `JS_NewArrayFrom`, numbers as
 //! QuickJS's `strtod` reads them (correctly rounded; small integers stored
 //! as integers, which no program can tell apart). Anything else — every
 //! syntax error, a lone surrogate, bytes that are not UTF-8, nesting deeper
