@@ -173,6 +173,10 @@ unsafe extern "C" fn js_stringify(
 /// their names, lengths and property attributes.
 pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let raw = ctx.as_raw().as_ptr();
+    // Checks QuickJS's layouts now, while the engine is initialized (and
+    // snapshotted), not in the first run that reads a string.
+    // SAFETY: `raw` is live.
+    unsafe { crate::internals::available(raw) };
     let json: rquickjs::Object = ctx.globals().get("JSON")?;
     let original: Value = json.get("parse")?;
     let flags = (qjs::JS_PROP_WRITABLE | qjs::JS_PROP_CONFIGURABLE) as i32;
