@@ -6,7 +6,9 @@
 //! lookup through the prototype chain for every value: ~200 instructions per
 //! input byte. The fast paths here build QuickJS values straight from the
 //! bytes ([`parse`]) and write bytes straight from the values
-//! ([`stringify`]), through QuickJS's public API only.
+//! ([`stringify`]): through QuickJS's public API, and, where its layouts
+//! check out ([`crate::internals`]), by reading objects, shapes and strings
+//! in place and making objects of a known shape and ASCII strings directly.
 //!
 //! Exactness: a fast path never runs JavaScript and has no effect anyone can
 //! observe, so whenever it meets something it cannot serve exactly — a syntax
@@ -171,6 +173,10 @@ unsafe extern "C" fn js_stringify(
 /// their names, lengths and property attributes.
 pub(crate) fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let raw = ctx.as_raw().as_ptr();
+    // Checks QuickJS's layouts now, while the engine is initialized (and
+    // snapshotted), not in the first run that reads a string.
+    // SAFETY: `raw` is live.
+    unsafe { crate::internals::available(raw) };
     let json: rquickjs::Object = ctx.globals().get("JSON")?;
     let original: Value = json.get("parse")?;
     let flags = (qjs::JS_PROP_WRITABLE | qjs::JS_PROP_CONFIGURABLE) as i32;

@@ -197,7 +197,8 @@ struct Writer {
     /// (the objects of a document mostly come in runs of one shape). The
     /// shapes stay alive, unchanged, while their objects do: for the call.
     plans: HashMap<*const Shape, Plan, FxBuild>,
-    last_plan: (*const Shape, Plan),
+    /// A direct-mapped cache in front of `plans`, by shape address.
+    recent_plans: Box<[(*const Shape, Plan); RECENT_PLANS]>,
     /// A direct plan's properties: (index in the shape, key text in
     /// `key_text`).
     plan_entries: Vec<(u32, u32, u32)>,
@@ -206,6 +207,9 @@ struct Writer {
     /// The last array shape found to have no own `toJSON`.
     array_shape: *const Shape,
 }
+
+/// Slots of `Writer::recent_plans` (a power of two).
+const RECENT_PLANS: usize = 64;
 
 /// How an object of a shape is written.
 #[derive(Clone, Copy, PartialEq)]
@@ -267,7 +271,7 @@ impl Writer {
             let to_json = qjs::JS_NewAtomLen(ctx, c"toJSON".as_ptr(), 6);
             let writer = Writer {
                 ctx,
-                out: Vec::new(),
+                out: Vec::with_capacity(4096),
                 gap,
                 indent: Vec::new(),
                 path: Vec::new(),
@@ -280,7 +284,7 @@ impl Writer {
                 to_json,
                 direct: internals::available(ctx),
                 plans: HashMap::default(),
-                last_plan: (std::ptr::null(), Plan::Listed),
+                recent_plans: Box::new([(std::ptr::null(), Plan::Listed); RECENT_PLANS]),
                 plan_entries: Vec::new(),
                 atom_kinds: HashMap::default(),
                 array_shape: std::ptr::null(),
@@ -608,8 +612,10 @@ impl Writer {
     /// How objects of `shape` are written; `Fallback` for an own `toJSON`
     /// or an enumerable accessor.
     unsafe fn plan(&mut self, shape: *const Shape) -> Result<Plan, Stop> {
-        if shape == self.last_plan.0 {
-            return Ok(self.last_plan.1);
+        // Shapes are allocated at least 8-byte aligned.
+        let slot = (shape as usize >> 3) & (RECENT_PLANS - 1);
+        if self.recent_plans[slot].0 == shape {
+            return Ok(self.recent_plans[slot].1);
         }
         let plan = match self.plans.get(&shape) {
             Some(&plan) => plan,
@@ -620,7 +626,7 @@ impl Writer {
                 plan
             }
         };
-        self.last_plan = (shape, plan);
+        self.recent_plans[slot] = (shape, plan);
         Ok(plan)
     }
 
