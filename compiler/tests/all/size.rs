@@ -11,7 +11,10 @@ use crate::util::{kiln, run_both, run_with_stdin};
 // JSON paths (js-runtime at opt-level 3), the contract's report channel,
 // position tables and ShopifyFunction measured 1,166,359-1,171,836 bytes
 // together; where the ~50 KB goes is an open question (see the README).
-const HELLO_BUDGET: u64 = 1_200_000;
+// Raised from 1,200,000 by the in-place JSON paths (js-runtime/src/
+// internals.rs and the parser's key prediction and templates, at opt-level
+// 3): measured 1,176,500 before them, 1,200,444 with them.
+const HELLO_BUDGET: u64 = 1_210_000;
 
 /// `--lean` hello world may not grow past this. Measured at 739,995 bytes
 /// when set (issue 5 asks for 256,000: below this engine's floor).
