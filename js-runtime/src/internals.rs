@@ -10,7 +10,8 @@
 //! them in place instead.
 //!
 //! A mirror could be wrong — a different QuickJS, another platform — so
-//! nothing trusts it before [`available`] has checked it against values
+//! nothing trusts it before [`available`] has checked it (once, when the
+//! API is installed, so at build time) against values
 //! built through the public API (an object with known properties, a fast
 //! array, 8- and 16-bit strings). Where the check fails every caller takes
 //! its public-API path, which is exact on its own.
