@@ -49,6 +49,18 @@ macro_rules! export_name {
     (start) => {
         "_start"
     };
+    (compile_bytecode) => {
+        "kiln.compile_bytecode"
+    };
+    (output_ptr) => {
+        "kiln.output_ptr"
+    };
+    (output_len) => {
+        "kiln.output_len"
+    };
+    (run_bytecode) => {
+        "kiln.run_bytecode"
+    };
 }
 
 /// The engine's exports and the output module's.
@@ -78,6 +90,20 @@ pub mod exports {
     /// The WASI command entry point: runs the program, or in function mode
     /// the first invoked function.
     pub const START: &str = crate::export_name!(start);
+    /// Build time only, on the shared engine's snapshot: compiles the
+    /// program read from stdin, when it is a lone classic script without a
+    /// source map, and keeps its bytecode (QuickJS's `JS_WriteObject`) at
+    /// [`OUTPUT_PTR`]; keeps nothing for any other program. `() -> ()`.
+    pub const COMPILE_BYTECODE: &str = crate::export_name!(compile_bytecode);
+    /// Build time only: the address of what [`COMPILE_BYTECODE`] kept.
+    /// `() -> i32`.
+    pub const OUTPUT_PTR: &str = crate::export_name!(output_ptr);
+    /// Build time only: its length in bytes (0: nothing kept). `() -> i32`.
+    pub const OUTPUT_LEN: &str = crate::export_name!(output_len);
+    /// The shared engine, called by a dynamic module's `_start`: reads the
+    /// script's bytecode at `(ptr, len)` in the engine's memory and runs it
+    /// as `_start` runs a static module's program. `(i32, i32) -> ()`.
+    pub const RUN_BYTECODE: &str = crate::export_name!(run_bytecode);
     /// The linear memory.
     pub const MEMORY: &str = "memory";
     /// Exports every output module keeps (besides function mode's).
@@ -89,22 +115,38 @@ pub mod exports {
 /// Dynamic modules: a program module that links against a shared,
 /// pre-initialized engine instead of carrying one.
 ///
-/// The contract is a memory image: the program module holds the bytes in
-/// which the engine's memory after building the program differs from the
-/// engine's memory as shipped, and writes them into the engine's memory when
-/// it is instantiated. It therefore fits exactly one engine, byte for byte:
-/// the namespace it imports from names that engine by a hash of its bytes,
-/// so that any other engine (another QuickJS bytecode version, another
-/// build of the API) fails to link instead of running wrong.
+/// A program module takes one of two forms, whichever is smaller:
+///
+/// - a *memory image*: the bytes in which the engine's memory after building
+///   the program differs from the engine's memory as shipped, written into
+///   the engine's memory when the program module is instantiated (any
+///   program; function mode's top level ran at build time);
+/// - *bytecode*: a lone classic script's QuickJS bytecode, written at
+///   [`BYTECODE_AT`] when instantiated and read by the engine's
+///   [`RUN_BYTECODE`](crate::exports::RUN_BYTECODE) in `_start`.
+///
+/// Either fits exactly one engine, byte for byte: the namespace it imports
+/// from names that engine by a hash of its bytes, so that any other engine
+/// (another QuickJS bytecode version, another build of the API) fails to
+/// link instead of running wrong.
 pub mod dynamic {
     /// The shared engine's custom section that holds its namespace (UTF-8).
     pub const ENGINE_SECTION: &str = "kiln.engine";
-    /// Every shared engine's namespace starts so. `v1` is the version of
+    /// Every shared engine's namespace starts so. `v2` is the version of
     /// this contract (what the program module imports and how it patches
-    /// memory); the hash that follows names the engine's bytes.
-    pub const NAMESPACE_PREFIX: &str = "kiln-engine-v1-";
+    /// memory; v2 added the bytecode form); the hash that follows names the
+    /// engine's bytes.
+    pub const NAMESPACE_PREFIX: &str = "kiln-engine-v2-";
     /// How many hex digits of the engine's SHA-256 the namespace carries.
     pub const NAMESPACE_HASH_DIGITS: usize = 12;
+    /// Where a bytecode program module writes its bytecode in the engine's
+    /// memory: the far end of the shadow stack (which the engine is linked
+    /// stack-first with, so its stack grows down towards address 0). Nothing
+    /// lives there between calls, and `_start`'s stack is nowhere near it
+    /// when the engine reads the bytecode, which it does before running
+    /// anything. The compiler checks that the bytecode ends well below the
+    /// stack's top.
+    pub const BYTECODE_AT: usize = 1024;
 }
 
 /// Stack sizes: what the engine is linked with, what QuickJS may use of it,

@@ -22,8 +22,8 @@
 
 use crate::error::Error;
 use crate::sections::{GLOBAL_SECTION, section, snapshot_parts};
-use kiln_abi::dynamic::{ENGINE_SECTION, NAMESPACE_HASH_DIGITS, NAMESPACE_PREFIX};
-use kiln_abi::exports::{INVOKE, MEMORY, START};
+use kiln_abi::dynamic::{BYTECODE_AT, ENGINE_SECTION, NAMESPACE_HASH_DIGITS, NAMESPACE_PREFIX};
+use kiln_abi::exports::{INVOKE, MEMORY, RUN_BYTECODE, START};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
 use wasm_encoder::{
@@ -92,6 +92,47 @@ impl SharedEngine {
         Ok(if records.len() < segments.len() { records } else { segments })
     }
 }
+
+impl SharedEngine {
+    /// The program module of a lone classic script in bytecode form (see
+    /// [`kiln_abi::dynamic`]): `bytecode` as an active data segment at
+    /// [`BYTECODE_AT`], and a `_start` that has the engine read and run it.
+    /// `None` when the bytecode would reach too close to the stack's top,
+    /// where `_start`'s own frames could overwrite it before it is read (the
+    /// memory-image form serves such a program).
+    pub(crate) fn bytecode_module(&self, bytecode: &[u8]) -> Result<Option<Vec<u8>>, Error> {
+        if BYTECODE_AT + bytecode.len() + BYTECODE_STACK_ROOM > self.stack_top {
+            return Ok(None);
+        }
+        let mut types = TypeSection::new();
+        types.ty().function([], []);
+        types.ty().function([ValType::I32, ValType::I32], []);
+        let mut imports = ImportSection::new();
+        imports.import(&self.namespace, MEMORY, MemoryType { minimum: 0, maximum: None, memory64: false, shared: false, page_size_log2: None });
+        imports.import(&self.namespace, RUN_BYTECODE, EntityType::Function(1));
+        let mut functions = FunctionSection::new();
+        functions.function(0);
+        let mut exports = ExportSection::new();
+        exports.export(START, ExportKind::Func, 1);
+        exports.export(MEMORY, ExportKind::Memory, 0);
+        let mut start = Function::new([]);
+        start.instruction(&Instruction::I32Const(i32_of(BYTECODE_AT)?));
+        start.instruction(&Instruction::I32Const(i32_of(bytecode.len())?));
+        start.instruction(&Instruction::Call(0));
+        start.instruction(&Instruction::End);
+        let mut code = CodeSection::new();
+        code.function(&start);
+        let mut data = DataSection::new();
+        data.active(0, &ConstExpr::i32_const(i32_of(BYTECODE_AT)?), bytecode.iter().copied());
+        let mut module = Module::new();
+        module.section(&types).section(&imports).section(&functions).section(&exports).section(&code).section(&data);
+        Ok(Some(module.finish()))
+    }
+}
+
+/// How much of the shadow stack below its top a bytecode module leaves
+/// free for `_start`'s frames up to the read (a few KiB are used).
+const BYTECODE_STACK_ROOM: usize = 256 << 10;
 
 /// Runs of unchanged bytes up to this long are written again rather than
 /// starting another data segment (whose header costs 5-9 bytes)...
@@ -556,7 +597,7 @@ mod tests {
 
     #[test]
     fn program_modules_of_both_layouts_validate_and_name_their_engine() {
-        let namespace = "kiln-engine-v1-0123456789ab";
+        let namespace = "kiln-engine-v2-0123456789ab";
         let runs = vec![(4096, vec![1, 2]), (70000, vec![3])];
         let layouts = [Layout::segments(runs.clone(), 65536), Layout::records(&runs, 2048).expect("fits")];
         for layout in layouts {

@@ -141,6 +141,12 @@ type SharedEngineKey = (usize, bool, bool);
 /// program needs, far less than the 4 GiB a wasm32 engine could grow to.
 pub const DEFAULT_BUILD_MAX_MEMORY: u64 = 1 << 30;
 
+/// The largest bytecode a dynamic module carries as bytecode. Each run
+/// reads it (fuel per byte, measured in the README), where the memory-image
+/// form costs nothing per run: past this, the image's cost in bytes is the
+/// better buy.
+const MAX_BYTECODE_FORM: usize = 8 << 10;
+
 impl Compiler {
     /// A compiler with default options.
     ///
@@ -297,6 +303,11 @@ impl Compiler {
         let program = self.module_graph(&self.prepared(source))?;
         let frontend = started.elapsed();
         let shared = if self.dynamic { Some(self.shared_engine()?) } else { None };
+        if let Some(shared) = &shared
+            && let Some(compiled) = self.bytecode_module(shared, &program, frontend)?
+        {
+            return Ok(compiled);
+        }
         let snapshot = match &shared {
             Some(shared) => self.snapshotter.preinitialize_with(&shared.snapshot, kiln_abi::exports::INIT_PROGRAM, &self.init_input(&program)),
             None => self.snapshotter.preinitialize(self.engine, &self.init_input(&program)),
@@ -315,6 +326,30 @@ impl Compiler {
             rewrite: started.elapsed(),
         };
         Ok(Compiled { wasm, timings, build_output: String::from_utf8_lossy(&snapshot.stderr).into_owned() })
+    }
+
+    /// The dynamic module of `program` in bytecode form, when it is a lone
+    /// classic script without a source map whose bytecode fits (see
+    /// [`kiln_abi::dynamic`]); `None` for any other program, which gets the
+    /// memory-image form.
+    fn bytecode_module(&self, shared: &SharedEngine, program: &module_graph::Program, frontend: std::time::Duration) -> Result<Option<Compiled>, Error> {
+        let lone_script = self.function_mode.is_none() && program.modules.is_empty() && program.entry_map.is_none() && program.entry.kind != SourceKind::Module;
+        if !lone_script {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let bytecode = self
+            .snapshotter
+            .run_for_output(&shared.snapshot, kiln_abi::exports::COMPILE_BYTECODE, &self.init_input(program))
+            .map_err(|e| self.init_error(e, program))?;
+        let init = started.elapsed();
+        if bytecode.is_empty() || bytecode.len() > MAX_BYTECODE_FORM {
+            return Ok(None);
+        }
+        let started = Instant::now();
+        let Some(wasm) = shared.bytecode_module(&bytecode)? else { return Ok(None) };
+        let timings = BuildTimings { frontend, engine_compile: std::time::Duration::ZERO, init, snapshot: std::time::Duration::ZERO, rewrite: started.elapsed() };
+        Ok(Some(Compiled { wasm, timings, build_output: String::new() }))
     }
 
     /// Runs only the engine's compile step on `source` — the same engine, in

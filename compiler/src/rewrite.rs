@@ -24,6 +24,9 @@ pub const KEPT_EXPORTS: &[&str] = kiln_abi::exports::KEPT;
 
 /// The engine's function-mode entry point, `(index: i32) -> ()`.
 const INVOKE_EXPORT: &str = kiln_abi::exports::INVOKE;
+/// What the shared engine exports besides [`KEPT_EXPORTS`]: the entries of
+/// program modules (function mode's and the bytecode form's).
+const SHARED_ENGINE_EXPORTS: &[&str] = &[INVOKE_EXPORT, kiln_abi::exports::RUN_BYTECODE];
 
 /// Options for [`finish_module`].
 #[derive(Debug, Clone, Default)]
@@ -59,7 +62,7 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
         .exports
         .iter()
         .filter(|e| {
-            let kept = KEPT_EXPORTS.contains(&e.name.as_str()) || (options.shared_engine && e.name == INVOKE_EXPORT);
+            let kept = KEPT_EXPORTS.contains(&e.name.as_str()) || (options.shared_engine && SHARED_ENGINE_EXPORTS.contains(&e.name.as_str()));
             !kept && !options.invoked.contains(&e.name) && e.name != HOST_STACK_EXPORT
         })
         .map(|e| e.id())

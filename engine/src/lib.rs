@@ -93,6 +93,8 @@ thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
     /// The encoded report of a failed init; empty until one fails.
     static REPORT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    /// What `kiln.compile_bytecode` kept (see [`kiln_compile_bytecode`]).
+    static OUTPUT: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
 /// Build-time entry point of a static module: the engine, then the program
@@ -121,6 +123,129 @@ pub extern "C" fn kiln_init_program() {
         Some(_) => Err(internal("this engine already holds a program")),
         None => Err(internal("the engine is not initialized (kiln.init_engine first)")),
     });
+}
+
+/// Build-time entry point of a dynamic module in bytecode form, called on an
+/// instance of the shared engine's snapshot: compiles the program on stdin,
+/// when it is a lone classic script without a source map, and keeps its
+/// bytecode for `kiln.output_ptr`/`kiln.output_len`. Keeps nothing for
+/// another program (the compiler then builds the memory-image form) and a
+/// report for one that does not compile. The instance is thrown away.
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(compile_bytecode)))]
+pub extern "C" fn kiln_compile_bytecode() {
+    let result = ENGINE.with(|e| match e.borrow().as_ref() {
+        Some(engine) if matches!(engine.mode, Mode::Empty) => compile_bytecode(engine),
+        Some(_) => Err(internal("this engine already holds a program")),
+        None => Err(internal("the engine is not initialized (kiln.init_engine first)")),
+    });
+    match result {
+        Ok(bytecode) => OUTPUT.with(|o| *o.borrow_mut() = bytecode),
+        Err(report) => REPORT.with(|r| *r.borrow_mut() = report.encode()),
+    }
+}
+
+/// Build time: where what `kiln.compile_bytecode` kept is.
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(output_ptr)))]
+pub extern "C" fn output_ptr() -> *const u8 {
+    OUTPUT.with(|o| o.borrow().as_ptr())
+}
+
+/// Build time: its length in bytes, 0 when nothing was kept.
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(output_len)))]
+pub extern "C" fn output_len() -> usize {
+    OUTPUT.with(|o| o.borrow().len())
+}
+
+/// The bytecode of the init input's program on stdin, if it is a lone
+/// classic script without a source map; empty otherwise.
+fn compile_bytecode(engine: &Engine) -> Result<Vec<u8>, Report> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .read_to_end(&mut input)
+        .map_err(|e| internal(format!("reading the init input: {e}")))?;
+    let input = kiln_abi::InitInput::decode(&input).map_err(|e| internal(e.to_string()))?;
+    let [entry] = input.modules.as_slice() else { return Ok(Vec::new()) };
+    let kind = match entry.kind {
+        ModuleKind::JavaScript(kind @ (SourceKind::Script | SourceKind::Auto)) => kind,
+        _ => return Ok(Vec::new()),
+    };
+    if entry.name != input.entry || entry.source_map.is_some() || input.function_mode.is_some() {
+        return Ok(Vec::new());
+    }
+    engine.ctx.with(|ctx| {
+        let compiled = match kiln_js_runtime::compile_script(&ctx, &entry.name, &entry.source, false, false) {
+            Ok(compiled) => compiled,
+            // A detected source that is no script may be a module: the
+            // memory-image build decides, and reports its errors.
+            Err(_) if kind == SourceKind::Auto => {
+                let _ = ctx.catch();
+                return Ok(Vec::new());
+            }
+            Err(_) => return Err(exception_report(&ctx, Stage::Compile)),
+        };
+        let raw = ctx.as_raw().as_ptr();
+        let mut len: qjs::size_t = 0;
+        // The source text stays, as in a static module (`toString()`).
+        // SAFETY: `compiled` is a live value of this context; the buffer
+        // QuickJS returns is ours to free with `js_free`.
+        unsafe {
+            let buf = qjs::JS_WriteObject(raw, &mut len, compiled.as_raw(), qjs::JS_WRITE_OBJ_BYTECODE as i32);
+            if buf.is_null() {
+                return Err(internal("writing the program's bytecode failed"));
+            }
+            let bytecode = std::slice::from_raw_parts(buf, len as usize).to_vec();
+            qjs::js_free(raw, buf.cast());
+            Ok(bytecode)
+        }
+    })
+}
+
+/// Run-time entry point of a dynamic module in bytecode form (its `_start`
+/// calls this): reads the script's bytecode at `ptr` and runs it, as
+/// `_start` runs a static module's program.
+///
+/// # Safety
+///
+/// `ptr..ptr + len` must be readable memory of this instance (the program
+/// module's data segment).
+#[cfg_attr(target_family = "wasm", unsafe(export_name = kiln_abi::export_name!(run_bytecode)))]
+pub unsafe extern "C" fn run_bytecode(ptr: *const u8, len: usize) {
+    exit_unless_ok(with_engine(|engine| match &engine.mode {
+        // SAFETY: as this function's contract says.
+        Mode::Empty => match unsafe { read_bytecode(engine, ptr, len) } {
+            Ok(program) => run(engine, &Cell::new(Some(program))),
+            Err(message) => {
+                eprintln!("kiln: {message}");
+                2
+            }
+        },
+        _ => {
+            eprintln!("kiln: this module already holds a program: run it on its own");
+            2
+        }
+    }));
+}
+
+/// The script whose bytecode is at `ptr..ptr + len`.
+///
+/// # Safety
+///
+/// As [`run_bytecode`].
+unsafe fn read_bytecode(engine: &Engine, ptr: *const u8, len: usize) -> Result<Program, String> {
+    engine.ctx.with(|ctx| {
+        let raw = ctx.as_raw().as_ptr();
+        // SAFETY: the context is live; the bytes are readable (the caller's
+        // contract) and copied by QuickJS (no JS_READ_OBJ_ROM_DATA).
+        let value = unsafe { qjs::JS_ReadObject(raw, ptr, len as _, qjs::JS_READ_OBJ_BYTECODE as i32) };
+        let is_function = unsafe { qjs::JS_VALUE_GET_TAG(value) } == qjs::JS_TAG_FUNCTION_BYTECODE as i32;
+        if unsafe { qjs::JS_IsException(value) } || !is_function {
+            let _ = ctx.catch();
+            // SAFETY: we own `value` (freeing an exception is a no-op).
+            unsafe { qjs::JS_FreeValue(raw, value) };
+            return Err("the program module's bytecode does not load into this engine (rebuild it with `kiln build --dynamic`)".to_string());
+        }
+        Ok(Program { value })
+    })
 }
 
 /// Runs a build-time initialization with freed memory scrubbed, and keeps
@@ -284,6 +409,10 @@ fn init_engine() -> Result<Engine, Report> {
     // SAFETY: the API is installed once per process, just above, and so is
     // the positions installer.
     unsafe { kiln_js_runtime::wipe_sources() };
+    // The shared engine runs as it is (a bytecode program module brings no
+    // memory of its own): its first allocation must not start a collection.
+    // A program's init sets the threshold again.
+    settle_heap(&rt, Garbage::Keep);
     Ok(Engine { rt, ctx, js, rejections, mode: Mode::Empty, positions_installer: Some(positions_installer) })
 }
 

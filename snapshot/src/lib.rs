@@ -241,6 +241,20 @@ impl Snapshotter {
         Ok(stderr)
     }
 
+    /// Runs the init function `init_func` of `engine_wasm` on `init_input`,
+    /// as [`check`](Self::check) does, and returns what it kept at
+    /// `kiln.output_ptr`/`kiln.output_len` (see
+    /// [`kiln_abi::exports::COMPILE_BYTECODE`]), empty when it kept nothing.
+    ///
+    /// # Errors
+    ///
+    /// As [`preinitialize`](Self::preinitialize).
+    pub fn run_for_output(&self, engine_wasm: &[u8], init_func: &str, init_input: &[u8]) -> Result<Vec<u8>, SnapshotError> {
+        let module = self.check_module(engine_wasm)?;
+        let (mut store, instance, _) = self.run_init(&module, init_func, init_input)?;
+        read_output(&mut store, &instance)
+    }
+
     /// The engine compiled for [`check`](Self::check), from memory when the
     /// bytes are those of the last call.
     fn check_module(&self, engine_wasm: &[u8]) -> Result<Module, SnapshotError> {
@@ -302,6 +316,22 @@ impl Snapshotter {
             Err(error) => Err(init_failure(&error, stderr)),
         }
     }
+}
+
+/// What the init kept for the compiler at `kiln.output_ptr`/`kiln.output_len`.
+fn read_output(store: &mut Store<WasiP1Ctx>, instance: &Instance) -> Result<Vec<u8>, SnapshotError> {
+    use kiln_abi::exports::{MEMORY, OUTPUT_LEN, OUTPUT_PTR};
+    let (ptr, len) = (call_u32(store, instance, OUTPUT_PTR)?, call_u32(store, instance, OUTPUT_LEN)?);
+    let memory = instance.get_memory(&mut *store, MEMORY).ok_or_else(|| SnapshotError::Wasm("the engine exports no memory".into()))?;
+    let bytes = ptr.checked_add(len).and_then(|end| memory.data(&*store).get(ptr..end));
+    bytes.map(<[u8]>::to_vec).ok_or_else(|| SnapshotError::Wasm("the engine's output lies outside its memory".into()))
+}
+
+/// Calls the engine's `() -> i32` export `name`.
+fn call_u32(store: &mut Store<WasiP1Ctx>, instance: &Instance, name: &str) -> Result<usize, SnapshotError> {
+    let func = instance.get_typed_func::<(), u32>(&mut *store, name).map_err(wasm_error("finding an export of the engine"))?;
+    let value = func.call(&mut *store, ()).map_err(wasm_error("calling an export of the engine"))?;
+    Ok(value as usize)
 }
 
 /// The report a failed init left in the engine's memory (see

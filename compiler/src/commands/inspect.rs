@@ -23,6 +23,7 @@ pub(crate) fn execute(args: InspectArgs) -> anyhow::Result<ExitCode> {
     let wasm = std::fs::read(&args.module).with_context(|| format!("reading {}", args.module.display()))?;
     let role = kiln::module_role(&wasm).with_context(|| format!("{} is not a WebAssembly module", args.module.display()))?;
     println!("module: {} ({} bytes)", args.module.display(), wasm.len());
+    let dynamic = matches!(role, ModuleRole::Dynamic { .. });
     match role {
         ModuleRole::Dynamic { namespace } => {
             println!("kind: dynamic (links against a shared engine)");
@@ -35,6 +36,10 @@ pub(crate) fn execute(args: InspectArgs) -> anyhow::Result<ExitCode> {
         ModuleRole::Standalone => println!("kind: standalone (static: carries its engine)"),
     }
     let (imports, exports) = interface(&wasm)?;
+    if dynamic {
+        let bytecode = imports.iter().any(|i| i.ends_with(&format!(".{}", kiln_abi::exports::RUN_BYTECODE)));
+        println!("form: {}", if bytecode { "bytecode (read by the engine at each start)" } else { "memory image (written into the engine's memory at instantiation)" });
+    }
     println!("imports: {}", if imports.is_empty() { "none".into() } else { imports.join(", ") });
     println!("exports: {}", if exports.is_empty() { "none".into() } else { exports.join(", ") });
     Ok(ExitCode::SUCCESS)
