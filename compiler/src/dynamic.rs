@@ -15,6 +15,11 @@
 //! run at build time, JSON modules, positions in stack traces) works the
 //! same, at the same cost per run.
 //!
+//! A lone classic script takes a smaller form instead (see
+//! [`SharedEngine::bytecode_module`]): its serialized bytecode, which the
+//! engine reads and runs in `_start`, at a cost in fuel per run that the
+//! memory image does not have.
+//!
 //! The patch fits one engine only, so the namespace the program imports from
 //! names that engine by the hash of its bytes (see [`kiln_abi::dynamic`]).
 //! One engine instance serves one program instance: the patch assumes the
