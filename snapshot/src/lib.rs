@@ -338,16 +338,11 @@ fn call_u32(store: &mut Store<WasiP1Ctx>, instance: &Instance, name: &str) -> Re
 /// [`kiln_abi::Report`]); `None` when the init succeeded.
 fn read_report(store: &mut Store<WasiP1Ctx>, instance: &Instance) -> Result<Option<kiln_abi::Report>, SnapshotError> {
     use kiln_abi::exports::{MEMORY, REPORT_LEN, REPORT_PTR};
-    let get = |store: &mut Store<WasiP1Ctx>, name: &str| -> Result<usize, SnapshotError> {
-        let func = instance.get_typed_func::<(), u32>(&mut *store, name).map_err(wasm_error("finding the engine's report"))?;
-        let value = func.call(&mut *store, ()).map_err(wasm_error("reading the engine's report"))?;
-        Ok(value as usize)
-    };
-    let len = get(store, REPORT_LEN)?;
+    let len = call_u32(store, instance, REPORT_LEN)?;
     if len == 0 {
         return Ok(None);
     }
-    let ptr = get(store, REPORT_PTR)?;
+    let ptr = call_u32(store, instance, REPORT_PTR)?;
     let memory = instance.get_memory(&mut *store, MEMORY).ok_or_else(|| SnapshotError::Wasm("the engine exports no memory".into()))?;
     let bytes = ptr.checked_add(len).and_then(|end| memory.data(&*store).get(ptr..end));
     let bytes = bytes.ok_or_else(|| SnapshotError::Wasm("the engine's report lies outside its memory".into()))?;
