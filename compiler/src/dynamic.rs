@@ -26,7 +26,7 @@
 //! engine's memory as instantiation left it.
 
 use crate::error::Error;
-use crate::sections::{GLOBAL_SECTION, section, snapshot_parts};
+use crate::sections::snapshot_parts;
 use kiln_abi::dynamic::{BYTECODE_AT, ENGINE_SECTION, NAMESPACE_HASH_DIGITS, NAMESPACE_PREFIX};
 use kiln_abi::exports::{INVOKE, MEMORY, RUN_BYTECODE, START};
 use sha2::{Digest, Sha256};
@@ -43,12 +43,15 @@ pub struct SharedEngine {
     /// The namespace program modules import the engine under.
     pub namespace: String,
     /// The engine's snapshot as wizer made it, still exporting
-    /// `kiln.init_program`: dynamic builds run their program's init on it.
+    /// `kiln.init_program`, and instrumented (see
+    /// [`kiln_snapshot::instrument`]): dynamic builds run their program's
+    /// init on it and read the memory it leaves.
     pub(crate) snapshot: Vec<u8>,
     /// Its linear memory as instantiation leaves it.
     image: Vec<u8>,
-    /// Its global section: a program's init must leave it unchanged.
-    globals: Vec<u8>,
+    /// Its mutable globals' initial values: a program's init must leave
+    /// them unchanged, since a patch holds memory only.
+    globals: Vec<(u32, u128)>,
     /// The host-stack cell, which hosts write before a run: a patch must not
     /// cover it.
     host_stack_cell: Option<Range<usize>>,
@@ -61,7 +64,8 @@ const PAGE: usize = 64 << 10;
 
 impl SharedEngine {
     /// The shared engine made of `snapshot` (the engine after
-    /// `kiln.init_engine`) and `finished`, the module made of it for users.
+    /// `kiln.init_engine`, instrumented) and `finished`, the module made of
+    /// it for users.
     pub(crate) fn new(snapshot: Vec<u8>, finished: Vec<u8>) -> Result<Self, Error> {
         let digest = Sha256::digest(&finished);
         let hash: String = digest.iter().map(|b| format!("{b:02x}")).collect();
@@ -69,20 +73,20 @@ impl SharedEngine {
         let mut wasm = finished;
         append_custom_section(&mut wasm, ENGINE_SECTION, namespace.as_bytes());
         let image = memory_image(&snapshot)?;
-        let globals = globals_of(&snapshot)?;
+        let globals = mutable_globals(&snapshot)?;
         let host_stack_cell = crate::runner::host_stack_cell(&wasm).map(|at| at as usize..at as usize + 4);
         let stack_top = stack_pointer(&snapshot)?;
         Ok(SharedEngine { wasm, namespace, snapshot, image, globals, host_stack_cell, stack_top })
     }
 
-    /// The program module of `program`, the snapshot of this engine after
+    /// The program module of `program`, the state of this engine after
     /// `kiln.init_program`. `invoked` names function mode's wasm exports,
     /// in `--invoke` order (empty for a script or module program).
-    pub(crate) fn program_module(&self, program: &[u8], invoked: &[String]) -> Result<Vec<u8>, Error> {
-        if globals_of(program)? != self.globals {
+    pub(crate) fn program_module(&self, program: &kiln_snapshot::InitState, invoked: &[String]) -> Result<Vec<u8>, Error> {
+        if program.globals != self.globals {
             return Err(Error::Rewrite("building the program changed the shared engine's globals: it cannot be a dynamic module".into()));
         }
-        let after = memory_image(program)?;
+        let after = &program.memory;
         let grow_pages = after.len().saturating_sub(self.image.len()) / PAGE;
         // The engine is linked stack-first: the shadow stack is the memory
         // below the stack pointer, dead once the init has returned (wizer
@@ -222,7 +226,7 @@ pub(crate) struct StoredEngine {
 
 /// Bump with any change to how the shared engine is made from the engine's
 /// bytes that they do not show (the init, the rewrite, this format).
-const STORED_ENGINE_FORMAT: u32 = 1;
+const STORED_ENGINE_FORMAT: u32 = 2;
 
 impl StoredEngine {
     pub(crate) fn new(cache: Option<&kiln_host::ModuleCache>, engine: &[u8], options: &crate::RewriteOptions) -> Self {
@@ -508,8 +512,30 @@ fn stack_pointer(wasm: &[u8]) -> Result<usize, Error> {
     Err(Error::Rewrite("the engine's first global is not its stack pointer".into()))
 }
 
-fn globals_of(wasm: &[u8]) -> Result<Vec<u8>, Error> {
-    Ok(section(wasm, GLOBAL_SECTION)?.map(|range| wasm[range].to_vec()).unwrap_or_default())
+/// Each mutable global `wasm` defines, by index, with its initial value as
+/// raw bits, as [`kiln_snapshot::InitState::globals`] reads them back.
+fn mutable_globals(wasm: &[u8]) -> Result<Vec<(u32, u128)>, Error> {
+    let invalid = |e: wasmparser::BinaryReaderError| Error::Rewrite(format!("reading the snapshot: {e}"));
+    let mut globals = Vec::new();
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
+        if let wasmparser::Payload::GlobalSection(reader) = payload.map_err(invalid)? {
+            for (index, global) in (0u32..).zip(reader) {
+                let global = global.map_err(invalid)?;
+                if !global.ty.mutable {
+                    continue;
+                }
+                let bits = match global.init_expr.get_operators_reader().read().map_err(invalid)? {
+                    wasmparser::Operator::I32Const { value } => u128::from(value as u32),
+                    wasmparser::Operator::I64Const { value } => u128::from(value as u64),
+                    wasmparser::Operator::F32Const { value } => u128::from(value.bits()),
+                    wasmparser::Operator::F64Const { value } => u128::from(value.bits()),
+                    _ => return Err(Error::Rewrite("the shared engine has a mutable global that is not a constant".into())),
+                };
+                globals.push((index, bits));
+            }
+        }
+    }
+    Ok(globals)
 }
 
 /// Appends a custom section (id 0) named `name` holding `data`.

@@ -273,8 +273,10 @@ impl Compiler {
                         other => Error::Snapshot(other),
                     })?;
                 let finished = self.finisher.finish(&snapshot.wasm, &options)?;
-                stored.store(&snapshot.wasm, &finished);
-                (snapshot.wasm, finished)
+                // Instrumented once here, not by every dynamic build.
+                let instrumented = kiln_snapshot::instrument(&snapshot.wasm).map_err(Error::Snapshot)?;
+                stored.store(&instrumented, &finished);
+                (instrumented, finished)
             }
         };
         let engine = std::sync::Arc::new(SharedEngine::new(snapshot, finished)?);
@@ -308,24 +310,27 @@ impl Compiler {
         {
             return Ok(compiled);
         }
-        let snapshot = match &shared {
-            Some(shared) => self.snapshotter.preinitialize_with(&shared.snapshot, kiln_abi::exports::INIT_PROGRAM, &self.init_input(&program)),
-            None => self.snapshotter.preinitialize(self.engine, &self.init_input(&program)),
-        }
-        .map_err(|e| self.init_error(e, &program))?;
-        let started = Instant::now();
-        let wasm = match &shared {
-            Some(shared) => shared.program_module(&snapshot.wasm, &rewrite.invoked)?,
-            None => self.finisher.finish(&snapshot.wasm, &rewrite)?,
+        let init_input = self.init_input(&program);
+        let (wasm, stderr, snapshot_timings, started) = match &shared {
+            Some(shared) => {
+                let state = self.snapshotter.run_for_state(&shared.snapshot, kiln_abi::exports::INIT_PROGRAM, &init_input).map_err(|e| self.init_error(e, &program))?;
+                let started = Instant::now();
+                (shared.program_module(&state, &rewrite.invoked)?, state.stderr, state.timings, started)
+            }
+            None => {
+                let snapshot = self.snapshotter.preinitialize(self.engine, &init_input).map_err(|e| self.init_error(e, &program))?;
+                let started = Instant::now();
+                (self.finisher.finish(&snapshot.wasm, &rewrite)?, snapshot.stderr, snapshot.timings, started)
+            }
         };
         let timings = BuildTimings {
             frontend,
-            engine_compile: snapshot.timings.compile,
-            init: snapshot.timings.init,
-            snapshot: snapshot.timings.snapshot,
+            engine_compile: snapshot_timings.compile,
+            init: snapshot_timings.init,
+            snapshot: snapshot_timings.snapshot,
             rewrite: started.elapsed(),
         };
-        Ok(Compiled { wasm, timings, build_output: String::from_utf8_lossy(&snapshot.stderr).into_owned() })
+        Ok(Compiled { wasm, timings, build_output: String::from_utf8_lossy(&stderr).into_owned() })
     }
 
     /// The dynamic module of `program` in bytecode form, when it is a lone

@@ -255,6 +255,32 @@ impl Snapshotter {
         read_output(&mut store, &instance)
     }
 
+    /// Runs the init function `init_func` of `instrumented` (a module made by
+    /// [`instrument`]) on `init_input`, as [`preinitialize`](Self::preinitialize)
+    /// does, and reads the state it left straight out of the instance instead
+    /// of writing a snapshot module: what a build that only diffs memory
+    /// needs (dynamic modules), without wizer's validation, re-encoding and
+    /// rewrite of the whole engine on every build. The compiled module is
+    /// kept as [`check`](Self::check) keeps its own.
+    ///
+    /// # Errors
+    ///
+    /// As [`preinitialize`](Self::preinitialize); [`SnapshotError::Wasm`]
+    /// when `instrumented` lacks the exports [`instrument`] adds.
+    pub fn run_for_state(&self, instrumented: &[u8], init_func: &str, init_input: &[u8]) -> Result<InitState, SnapshotError> {
+        let mut timings = Timings::default();
+        let started = Instant::now();
+        let module = self.check_module(instrumented)?;
+        timings.compile = started.elapsed();
+        let started = Instant::now();
+        let (mut store, instance, stderr) = self.run_init(&module, init_func, init_input)?;
+        timings.init = started.elapsed();
+        let started = Instant::now();
+        let state = read_state(&mut store, &instance, &module)?;
+        timings.snapshot = started.elapsed();
+        Ok(InitState { memory: state.0, globals: state.1, stderr, timings })
+    }
+
     /// The engine compiled for [`check`](Self::check), from memory when the
     /// bytes are those of the last call.
     fn check_module(&self, engine_wasm: &[u8]) -> Result<Module, SnapshotError> {
@@ -316,6 +342,57 @@ impl Snapshotter {
             Err(error) => Err(init_failure(&error, stderr)),
         }
     }
+}
+
+/// The state an init left in its instance (see
+/// [`Snapshotter::run_for_state`]).
+#[derive(Debug)]
+pub struct InitState {
+    /// The instance's linear memory, as long as it is now.
+    pub memory: Vec<u8>,
+    /// Each mutable global the module defines, by index, as raw bits
+    /// (`i32`/`f32` zero-extended).
+    pub globals: Vec<(u32, u128)>,
+    /// What the init function wrote to stderr.
+    pub stderr: Vec<u8>,
+    /// Where the time went (`snapshot`: reading the state out).
+    pub timings: Timings,
+}
+
+/// `engine_wasm` with its memory and mutable globals exported under wizer's
+/// names, as wizer instruments a module before its init: the input of
+/// [`Snapshotter::run_for_state`]. Validates the module.
+///
+/// # Errors
+///
+/// [`SnapshotError::Wasm`] when `engine_wasm` is not a module wizer accepts.
+pub fn instrument(engine_wasm: &[u8]) -> Result<Vec<u8>, SnapshotError> {
+    let (_, instrumented) = Wizer::new().instrument(engine_wasm).map_err(wasm_error("instrumenting the engine"))?;
+    Ok(instrumented)
+}
+
+/// The memory and mutable globals of `instance` (of `module`, made by
+/// [`instrument`]).
+fn read_state(store: &mut Store<WasiP1Ctx>, instance: &Instance, module: &Module) -> Result<(Vec<u8>, Vec<(u32, u128)>), SnapshotError> {
+    let missing = || SnapshotError::Wasm("the engine was not instrumented: it exports no `__wizer_memory_0`".into());
+    let memory = instance.get_memory(&mut *store, "__wizer_memory_0").ok_or_else(missing)?;
+    let memory = memory.data(&*store).to_vec();
+    let mut globals = Vec::new();
+    for export in module.exports() {
+        let Some(index) = export.name().strip_prefix("__wizer_global_").and_then(|i| i.parse::<u32>().ok()) else { continue };
+        let global = instance.get_global(&mut *store, export.name()).ok_or_else(missing)?;
+        let bits = match global.get(&mut *store) {
+            wasmtime::Val::I32(x) => u128::from(x as u32),
+            wasmtime::Val::I64(x) => u128::from(x as u64),
+            wasmtime::Val::F32(x) => u128::from(x),
+            wasmtime::Val::F64(x) => u128::from(x),
+            wasmtime::Val::V128(x) => x.as_u128(),
+            other => return Err(SnapshotError::Wasm(format!("the engine has a global wizer cannot read: {other:?}"))),
+        };
+        globals.push((index, bits));
+    }
+    globals.sort_unstable();
+    Ok((memory, globals))
 }
 
 /// What the init kept for the compiler at `kiln.output_ptr`/`kiln.output_len`.
