@@ -12,7 +12,7 @@
 // instead of `_start`. `--engine FILE` links a dynamic module (`kiln build
 // --dynamic`) against the shared engine (`kiln engine -o FILE`): the engine
 // is instantiated with WASI's imports, then the module with the engine's
-// exports under the namespace the module imports (`kiln-engine-v2-...`).
+// exports under the namespace the module imports (`kiln-engine-v3-...`).
 // An engine of another namespace leaves that import unresolved: a
 // LinkError, never a wrong run.
 //

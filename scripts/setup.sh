@@ -9,7 +9,8 @@
 #   - the other hosts of the test matrix (compiler/tests/all/hosts.rs):
 #     PyPI's wasmtime (wasmtime's default configuration), wasmi_cli (an
 #     interpreter; built from crates.io into target/hosts, ~3 minutes on 2
-#     idle cores, once), Debian's chromium and, in examples/browser, the
+#     idle cores, once), the wasmtime CLI (likewise, ~8 minutes, once),
+#     Debian's chromium and, in examples/browser, the
 #     npm packages of the browser example (a WASI shim, playwright-core).
 # Safe to run any number of times.
 set -euo pipefail
@@ -71,6 +72,18 @@ if [ -x "$wasmi" ] && "$wasmi" --version 2>/dev/null | grep -q "$WASMI"; then
 else
   say "wasmi_cli $WASMI: installing into target/hosts (cargo install, ~3 minutes)"
   cargo install -q --locked "wasmi_cli@$WASMI" --root "$root/target/hosts"
+fi
+
+# The wasmtime CLI, for `wasmtime run --preload` (dynamic modules) and as
+# the matrix's wasmtime with its CLI defaults. Only the `run` command and
+# Cranelift are built (the defaults would add serve, wast, wasi-nn, ...).
+WASMTIME_CLI=48.0.8
+wasmtime_cli="$root/target/hosts/bin/wasmtime"
+if [ -x "$wasmtime_cli" ] && "$wasmtime_cli" --version 2>/dev/null | grep -q "$WASMTIME_CLI"; then
+  say "wasmtime-cli $WASMTIME_CLI: present"
+else
+  say "wasmtime-cli $WASMTIME_CLI: installing into target/hosts (cargo install, run+cranelift only, ~8 minutes)"
+  cargo install -q --locked "wasmtime-cli@$WASMTIME_CLI" --no-default-features --features run,cranelift --root "$root/target/hosts"
 fi
 
 # The browser example's npm packages, exactly as locked.

@@ -132,11 +132,17 @@ pub mod exports {
 pub mod dynamic {
     /// The shared engine's custom section that holds its namespace (UTF-8).
     pub const ENGINE_SECTION: &str = "kiln.engine";
-    /// Every shared engine's namespace starts so. `v2` is the version of
+    /// Every shared engine's namespace starts so. `v3` is the version of
     /// this contract (what the program module imports and how it patches
-    /// memory; v2 added the bytecode form); the hash that follows names the
-    /// engine's bytes.
-    pub const NAMESPACE_PREFIX: &str = "kiln-engine-v2-";
+    /// memory; v2 added the bytecode form, v3 renamed the engine's
+    /// [`ENGINE_START`]); the hash that follows names the engine's bytes.
+    pub const NAMESPACE_PREFIX: &str = "kiln-engine-v3-";
+    /// The shared engine's `_start`, which a memory-image program module
+    /// imports and exports as its own `_start`. The engine itself must not
+    /// export `_start`: wasmtime's linker takes a module that does for a
+    /// command, instantiated afresh for each call and sharing no memory, so
+    /// `wasmtime run --preload` could not link a program module against it.
+    pub const ENGINE_START: &str = "kiln.start";
     /// How many hex digits of the engine's SHA-256 the namespace carries.
     pub const NAMESPACE_HASH_DIGITS: usize = 12;
     /// Where a bytecode program module writes its bytecode in the engine's

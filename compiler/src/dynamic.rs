@@ -27,7 +27,7 @@
 
 use crate::error::Error;
 use crate::sections::snapshot_parts;
-use kiln_abi::dynamic::{BYTECODE_AT, ENGINE_SECTION, NAMESPACE_HASH_DIGITS, NAMESPACE_PREFIX};
+use kiln_abi::dynamic::{BYTECODE_AT, ENGINE_SECTION, ENGINE_START, NAMESPACE_HASH_DIGITS, NAMESPACE_PREFIX};
 use kiln_abi::exports::{INVOKE, MEMORY, RUN_BYTECODE, START};
 use sha2::{Digest, Sha256};
 use std::ops::Range;
@@ -226,12 +226,14 @@ pub(crate) struct StoredEngine {
 
 /// Bump with any change to how the shared engine is made from the engine's
 /// bytes that they do not show (the init, the rewrite, this format).
-const STORED_ENGINE_FORMAT: u32 = 2;
+const STORED_ENGINE_FORMAT: u32 = 3;
 
 impl StoredEngine {
     pub(crate) fn new(cache: Option<&kiln_host::ModuleCache>, engine: &[u8], options: &crate::RewriteOptions) -> Self {
         let mut hasher = Sha256::new();
         hasher.update(STORED_ENGINE_FORMAT.to_le_bytes());
+        // The finished engine is the rewrite's output too.
+        hasher.update(crate::splice::SKELETON_FORMAT.to_le_bytes());
         hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
         hasher.update(env!("KILN_REWRITE_CRATES").as_bytes());
         hasher.update(format!("{options:?}").as_bytes());
@@ -314,7 +316,7 @@ fn encode_program(namespace: &str, invoked: &[String], patch: &Patch) -> Result<
     let mut imports = ImportSection::new();
     imports.import(namespace, MEMORY, MemoryType { minimum: 0, maximum: None, memory64: false, shared: false, page_size_log2: None });
     let function_mode = !invoked.is_empty();
-    let imported = if function_mode { (INVOKE, INDEX_ARG) } else { (START, NO_ARGS) };
+    let imported = if function_mode { (INVOKE, INDEX_ARG) } else { (ENGINE_START, NO_ARGS) };
     imports.import(namespace, imported.0, EntityType::Function(imported.1));
     let entry_import = 0;
 
@@ -628,7 +630,7 @@ mod tests {
 
     #[test]
     fn program_modules_of_both_layouts_validate_and_name_their_engine() {
-        let namespace = "kiln-engine-v2-0123456789ab";
+        let namespace = "kiln-engine-v3-0123456789ab";
         let runs = vec![(4096, vec![1, 2]), (70000, vec![3])];
         let layouts = [Layout::segments(runs.clone(), 65536), Layout::records(&runs, 2048).expect("fits")];
         for layout in layouts {

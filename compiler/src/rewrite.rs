@@ -70,6 +70,11 @@ pub fn finish_module(snapshot: &[u8], options: &RewriteOptions) -> Result<Vec<u8
     for id in unwanted {
         module.exports.delete(id);
     }
+    if options.shared_engine
+        && let Some(start) = module.exports.iter_mut().find(|e| e.name == kiln_abi::exports::START)
+    {
+        start.name = kiln_abi::dynamic::ENGINE_START.to_string();
+    }
     walrus::passes::gc::run(&mut module);
     // Only now: the cell's global must outlive the dead-code pass, so that
     // the global section stays the snapshot's (a splice puts the next

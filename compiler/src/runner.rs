@@ -192,6 +192,10 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     };
     let engine = Engine::new(&config).map_err(|e| Error::Run(format!("configuring wasmtime: {e:#}")))?;
 
+    // First: the shared engine run alone, or a dynamic module without it,
+    // are the user's mistakes to explain, not modules to compile.
+    let linked = linked_engine(name, wasm, options)?;
+
     let started = Instant::now();
     // With a cache, a module that differs from one compiled before only in
     // its data (every freshly built Kiln module) reuses that compiled code:
@@ -218,7 +222,6 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
         }
     }
 
-    let linked = linked_engine(name, wasm, options)?;
     let engine_module = match &linked {
         Some((engine_wasm, _)) => Some(
             match &options.cache {

@@ -103,7 +103,7 @@ fn poisoned() -> Error {
 /// What the rewrite and the splice make of a snapshot, as a number: bump
 /// it with any change to `rewrite.rs` or `splice.rs` that changes their
 /// output, so that no skeleton made before is reused.
-const SKELETON_FORMAT: u32 = 1;
+pub(crate) const SKELETON_FORMAT: u32 = 2;
 
 /// Names a skeleton: [`SKELETON_FORMAT`], the versions of the crates the
 /// rewrite is made of (walrus, wasm-encoder, wasmparser, from Cargo.lock by

@@ -1,5 +1,7 @@
 //! Dynamic modules (`kiln build --dynamic`) linked against the shared
-//! engine (`kiln engine`): on every host that can link them, with a clear
+//! engine (`kiln engine`): on every host that can link them (`kiln run
+//! --engine`, `run-node.mjs --engine`, the Python wasmtime `Linker` and
+//! `wasmtime run --preload`), with a clear
 //! failure for the wrong engine, within their size and fuel budgets.
 //! (Every example also runs dynamically: see `examples.rs`.)
 
@@ -55,6 +57,20 @@ fn run_python(dir: &Path, wasm: &Path, namespace: &str, engine: &Path, stdin: &[
     Run::from(run_with_stdin(&mut cmd, stdin))
 }
 
+/// `wasmtime run --preload NAMESPACE=ENGINE` (with `--invoke EXPORT` for a
+/// function-mode target): the wasmtime CLI, as `scripts/setup.sh` installs
+/// it into `target/hosts`.
+fn run_wasmtime_cli(dir: &Path, wasm: &Path, namespace: &str, engine: &Path, invoke: Option<&str>, stdin: &[u8]) -> Run {
+    let cli = workspace().join("target/hosts/bin/wasmtime");
+    assert!(cli.exists(), "{} is missing: run ./scripts/setup.sh (it installs wasmtime-cli)", cli.display());
+    let mut cmd = Command::new(cli);
+    cmd.current_dir(dir).arg("run").arg("--preload").arg(format!("{namespace}={}", engine.display()));
+    if let Some(export) = invoke {
+        cmd.arg("--invoke").arg(export);
+    }
+    Run::from(run_with_stdin(cmd.arg(wasm), stdin))
+}
+
 fn stats_fuel(dir: &Path, wasm: &Path, engine: Option<&Path>, stdin: &[u8]) -> u64 {
     let mut cmd = kiln(dir);
     cmd.args(["run", "--stats"]);
@@ -88,6 +104,7 @@ fn hello_runs_linked_on_every_host_and_fits_its_budget() {
     assert_eq!((run.status, run.stdout.as_str(), run.stderr.as_str()), (Some(0), "hello from a dynamic module\n", ""));
     let python = run_python(dir.path(), &wasm, &namespace_of(&[]), &engine, b"");
     assert_eq!(python, run, "the Python wasmtime Linker");
+    assert_eq!(run_wasmtime_cli(dir.path(), &wasm, &namespace_of(&[]), &engine, None, b""), run, "wasmtime run --preload");
 }
 
 #[test]
@@ -104,6 +121,7 @@ fn the_discount_script_fits_its_budget_and_costs_about_what_its_static_build_doe
     let expected = std::fs::read_to_string(example.join("expected.out")).unwrap();
     assert_eq!(run_both_linked(out.path(), &dynamic, &engine, "_start", &input).stdout, expected);
     assert_eq!(run_python(out.path(), &dynamic, &namespace_of(&[]), &engine, &input).stdout, expected);
+    assert_eq!(run_wasmtime_cli(out.path(), &dynamic, &namespace_of(&[]), &engine, None, &input).stdout, expected, "wasmtime run --preload");
     let (linked, own) = (stats_fuel(out.path(), &dynamic, Some(&engine), &input), stats_fuel(out.path(), &fixed, None, &input));
     assert!(linked as f64 <= own as f64 * 1.3, "dynamic {linked} fuel against static {own}: more than 1.3x");
 }
@@ -119,6 +137,8 @@ fn function_mode_exports_each_target_and_runs_its_top_level_once_at_build_time()
     // The top level ran at build time: nothing of it at run time.
     assert_eq!((total.status, total.stdout.as_str(), total.stderr.as_str()), (Some(0), "{\"total\":6.5,\"calls\":1}\n", ""));
     assert_eq!(run_both_linked(dir.path(), &wasm, &engine, "item-count", input).stdout, "3\n");
+    let cli = run_wasmtime_cli(dir.path(), &wasm, &namespace_of(&[]), &engine, Some("item-count"), input);
+    assert_eq!((cli.status, cli.stdout.as_str()), (Some(0), "3\n"), "wasmtime run --preload --invoke: {}", cli.stderr);
     assert_eq!(run_both_linked(dir.path(), &wasm, &engine, "_start", input).stdout, total.stdout, "_start runs the first target");
 }
 
@@ -213,6 +233,10 @@ fn another_engine_is_refused_on_every_host_never_run() {
     let python = run_python(dir.path(), &wasm, &offered, &lean_engine(), b"");
     assert_eq!(python.status, Some(2), "{}", python.stderr);
     assert!(python.stderr.contains("unknown import") && python.stderr.contains(&expected) && python.stdout.is_empty(), "{}", python.stderr);
+
+    let cli = run_wasmtime_cli(dir.path(), &wasm, &offered, &lean_engine(), None, b"");
+    assert_ne!(cli.status, Some(0), "{}", cli.stderr);
+    assert!(cli.stderr.contains("unknown import") && cli.stderr.contains(&expected) && cli.stdout.is_empty(), "wasmtime run --preload: {}", cli.stderr);
 }
 
 #[test]
@@ -234,7 +258,7 @@ fn inspect_names_the_engine_a_module_needs() {
     let dir = tempfile::tempdir().unwrap();
     let wasm = build_dynamic(dir.path(), "hello.js", "console.log('hi')\n", &[]);
     let namespace = namespace_of(&[]);
-    assert!(namespace.starts_with("kiln-engine-v2-"), "{namespace}");
+    assert!(namespace.starts_with("kiln-engine-v3-"), "{namespace}");
     let inspect = |path: &Path| {
         let output = run_with_stdin(kiln(dir.path()).arg("inspect").arg(path), b"");
         assert!(output.status.success());
