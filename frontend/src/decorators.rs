@@ -42,6 +42,7 @@ use oxc_ast::ast::{
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_span::{GetSpan, Span};
+use crate::rewrite::{Edit, Piece, Remap, assemble};
 use std::collections::BTreeSet;
 
 /// The helper modules a lowering may import, by local name.
@@ -56,40 +57,6 @@ pub(crate) struct Options {
     pub(crate) standard: bool,
     /// The file is an ES module: helpers are imported (else required).
     pub(crate) module: bool,
-}
-
-/// A piece of rewritten text.
-enum Piece {
-    /// Original bytes `start..end`.
-    Orig(u32, u32),
-    /// Generated text, standing for original offset `anchor`.
-    New(String, u32),
-}
-
-/// A replacement of original bytes `start..end`.
-struct Edit {
-    start: u32,
-    end: u32,
-    pieces: Vec<Piece>,
-}
-
-/// From offsets in a rewritten text back to the text it was made from.
-#[derive(Debug, Clone)]
-pub(crate) struct Remap {
-    /// (start in the rewritten text, original start, copied): sorted.
-    segments: Vec<(u32, u32, bool)>,
-}
-
-impl Remap {
-    /// The original offset of rewritten offset `at`.
-    pub(crate) fn original(&self, at: u32) -> u32 {
-        let i = self.segments.partition_point(|s| s.0 <= at).saturating_sub(1);
-        match self.segments.get(i) {
-            Some(&(start, original, true)) => original + (at - start),
-            Some(&(_, anchor, false)) => anchor,
-            None => at,
-        }
-    }
 }
 
 /// What the passes over one file share.
@@ -135,38 +102,6 @@ pub(crate) fn lower(source: &str, program: &Program<'_>, options: Options, passe
     }
     edits.sort_by_key(|e| (e.start, e.end));
     Some(assemble(source, edits))
-}
-
-fn assemble(source: &str, edits: Vec<Edit>) -> (String, Remap) {
-    let mut out = String::with_capacity(source.len() + 1024);
-    let mut segments: Vec<(u32, u32, bool)> = Vec::new();
-    let mut push = |out: &mut String, piece: &Piece| {
-        let at = out.len() as u32;
-        match piece {
-            Piece::Orig(start, end) => {
-                if start < end {
-                    segments.push((at, *start, true));
-                    out.push_str(&source[*start as usize..*end as usize]);
-                }
-            }
-            Piece::New(text, anchor) => {
-                if !text.is_empty() {
-                    segments.push((at, *anchor, false));
-                    out.push_str(text);
-                }
-            }
-        }
-    };
-    let mut cursor = 0u32;
-    for edit in &edits {
-        push(&mut out, &Piece::Orig(cursor, edit.start.max(cursor)));
-        for piece in &edit.pieces {
-            push(&mut out, piece);
-        }
-        cursor = cursor.max(edit.end);
-    }
-    push(&mut out, &Piece::Orig(cursor, source.len() as u32));
-    (out, Remap { segments })
 }
 
 /// How a class stands in its program.

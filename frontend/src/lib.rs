@@ -23,7 +23,9 @@
 
 mod cjs;
 mod decorators;
+mod namespaces;
 mod resolve;
+mod rewrite;
 mod settings;
 mod transform;
 
