@@ -178,19 +178,20 @@ impl Collector<'_> {
     }
 
     fn namespace(&mut self, it: &TSNamespaceDeclaration<'_>, exported: bool) {
-        if it.declare {
-            return;
-        }
         let key = self.frame_key(&it.id.name, exported);
         let at = self.frames.len();
         self.frames.push(Frame { key: key.clone(), name: it.id.name.to_string(), symbol: it.id.symbol_id.get(), scope: it.scope_id.get() });
-        self.by_span.insert((it.span.start, it.span.end), at);
+        // An ambient declaration has no code to rewrite, but what it
+        // exports is the namespace's all the same (provided elsewhere).
+        if !it.declare {
+            self.by_span.insert((it.span.start, it.span.end), at);
+        }
         let names = self.exports.entry(key).or_default();
         let mut qualified = Vec::new();
         match &it.body {
             // `namespace A.B {}`: B is an export of A.
             TSNamespaceDeclarationBody::TSNamespaceDeclaration(inner) => {
-                if !inner.declare && instantiated(&inner.body) {
+                if it.declare || instantiated(&inner.body) {
                     names.insert(inner.id.name.to_string());
                 }
             }
@@ -235,7 +236,7 @@ impl Collector<'_> {
                             }
                         }
                         Declaration::TSNamespaceDeclaration(n) => {
-                            if instantiated(&n.body) {
+                            if n.declare || it.declare || instantiated(&n.body) {
                                 names.insert(n.id.name.to_string());
                             }
                         }
@@ -463,4 +464,111 @@ impl<'a> Visit<'a> for Rewriter<'_, '_> {
     fn visit_ts_interface_declaration(&mut self, _: &oxc_ast::ast::TSInterfaceDeclaration<'a>) {}
     fn visit_ts_type_alias_declaration(&mut self, _: &oxc_ast::ast::TSTypeAliasDeclaration<'a>) {}
     fn visit_ts_class_implements(&mut self, _: &oxc_ast::ast::TSClassImplements<'a>) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use oxc_allocator::Allocator;
+    use oxc_parser::Parser;
+    use oxc_semantic::SemanticBuilder;
+    use oxc_span::SourceType;
+
+    fn run(source: &str) -> Result<Option<(String, Remap)>, FileError> {
+        let allocator = Allocator::default();
+        let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        assert!(has_namespaces(&parsed.program));
+        let scoping = SemanticBuilder::new().build(&parsed.program).semantic.into_scoping();
+        rewrite(source, &parsed.program, &scoping)
+    }
+
+    fn text(source: &str) -> String {
+        run(source).expect("no error").map(|(text, _)| text).unwrap_or_else(|| source.to_string())
+    }
+
+    #[test]
+    fn another_declarations_export_is_qualified_and_maps_back() {
+        let source = "namespace S { export function area() {} }\nnamespace S { export const sq = () => area(); }\n";
+        let (text, remap) = run(source).unwrap().unwrap();
+        assert_eq!(text, "namespace S { export function area() {} }\nnamespace S { export const sq = () => S.area(); }\n");
+        let call = text.find("S.area").unwrap() as u32;
+        let original = source.rfind("area()").unwrap() as u32;
+        assert_eq!(remap.original(call), original, "the qualifier stands for the name");
+        assert_eq!(remap.original(call + 2), original);
+    }
+
+    #[test]
+    fn a_local_binding_of_the_name_wins() {
+        let source = "namespace S { export const a = 1; }\nnamespace S { function f(a: number) { return a; } { let a = 2; a; } a; }\n";
+        assert_eq!(text(source), source.replace("} a; }", "} S.a; }"));
+    }
+
+    #[test]
+    fn a_binding_outside_the_namespace_does_not_hide_its_export() {
+        let source = "const a = 0;\nnamespace S { export const a = 1; }\nnamespace S { a; }\na;\n";
+        assert_eq!(text(source), source.replace("S { a; }", "S { S.a; }"));
+    }
+
+    #[test]
+    fn shorthand_properties_and_targets_get_a_key() {
+        let source = "namespace S { export let a = 1; }\nnamespace S { const o = { a }; ({ a } = o); ({ a = 2 } = o); }\n";
+        assert_eq!(text(source), source.replace("{ a }; ({ a } = o); ({ a = 2 }", "{ a: S.a }; ({ a: S.a } = o); ({ a: S.a = 2 }"));
+    }
+
+    #[test]
+    fn exported_let_and_var_are_properties_in_their_own_declaration() {
+        let source = "namespace C { export let n = 0, m = n; export var v; const k = 1; export const c = k; function f() { n++; v = c; } }\n";
+        assert_eq!(
+            text(source),
+            "namespace C { export let n = 0, m = C.n; export var v; const k = 1; export const c = k; function f() { C.n++; C.v = c; } }\n"
+        );
+    }
+
+    #[test]
+    fn nested_and_dotted_namespaces_resolve_outward() {
+        let source = "namespace A.B { export const x = 1; }\nnamespace A { export const top = 2; }\nnamespace A.B { export const y = x + top; }\nnamespace A { export namespace B { x; } }\n";
+        let expected = "namespace A.B { export const x = 1; }\nnamespace A { export const top = 2; }\nnamespace A.B { export const y = B.x + A.top; }\nnamespace A { export namespace B { B.x; } }\n";
+        assert_eq!(text(source), expected);
+    }
+
+    #[test]
+    fn a_local_namespace_merges_only_within_its_body() {
+        // `L` is not exported: the `L` of the second declaration of `A` is
+        // another namespace.
+        let source = "namespace A { namespace L { export const x = 1; } namespace L { x; } }\nnamespace A { namespace L { x; } }\n";
+        assert_eq!(text(source), source.replacen("L { x; } }\n", "L { L.x; } }\n", 1));
+    }
+
+    #[test]
+    fn enum_members_and_types_are_left_alone() {
+        let source = "namespace S { export const A = 1; export type T = number; }\nnamespace S { enum E { A = 2, B = A } let t: T; let u: typeof A; }\n";
+        assert!(run(source).unwrap().is_none());
+    }
+
+    #[test]
+    fn jsx_names_are_qualified_in_both_tags() {
+        let allocator = Allocator::default();
+        let source = "namespace UI { export const Box = () => null; }\nnamespace UI { export const app = <Box.Inner a={1}><Box /></Box.Inner>; }\n";
+        let parsed = Parser::new(&allocator, source, SourceType::tsx()).parse();
+        assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
+        let scoping = SemanticBuilder::new().build(&parsed.program).semantic.into_scoping();
+        let (text, _) = rewrite(source, &parsed.program, &scoping).unwrap().unwrap();
+        assert!(text.contains("<UI.Box.Inner a={1}><UI.Box /></UI.Box.Inner>"), "{text}");
+    }
+
+    #[test]
+    fn a_hidden_namespace_name_is_an_error_at_the_reference() {
+        let source = "namespace S { export const a = 1; }\nnamespace S { const S = 0; a; }\n";
+        let error = run(source).unwrap_err();
+        assert_eq!(error.span.map(|s| s.start as usize), Some(source.rfind("a;").unwrap()));
+        assert!(error.message.contains("`S`"), "{}", error.message);
+    }
+
+    #[test]
+    fn ambient_exports_are_the_namespaces_too() {
+        let source = "declare namespace D { export const a: number; }\nnamespace D { a; }\nnamespace E { export declare const b: number; b; }\n";
+        let expected = source.replace("D { a; }", "D { D.a; }").replace("number; b; }", "number; E.b; }");
+        assert_eq!(text(source), expected);
+    }
 }
