@@ -136,7 +136,14 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
             // for any program that does not parse.
             return Ok(Transformed { code: source.to_string(), map: None, format: Format::Plain, requests: Vec::new(), cjs_exports: Vec::new() });
         }
-        return Err(failed.map(diagnostic_error).unwrap_or(FileError { span: None, message: "the parser gave up on this file".into() }));
+        let mut error = failed.map(diagnostic_error).unwrap_or(FileError { span: None, message: "the parser gave up on this file".into() });
+        if !parsed.panicked
+            && let Some(span) = error.span
+            && let Some(message) = decorators::parameter_decorator_error(&parsed.program, source, span.start)
+        {
+            error.message = message;
+        }
+        return Err(error);
     }
     let mut program = parsed.program;
     // `export =` is TypeScript's CommonJS export (it becomes `module.exports
@@ -161,7 +168,12 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
         }
     }
     let mut passes = decorators::Passes::default();
-    while let Some((next, remap)) = decorators::lower(text, &program, lowering, &mut passes) {
+    loop {
+        let lowered = decorators::lower(text, &program, lowering, &mut passes).map_err(|mut error| {
+            error.span = error.span.map(|s| original_span(&remaps, s));
+            error
+        })?;
+        let Some((next, remap)) = lowered else { break };
         let next: &str = allocator.alloc_str(&next);
         remaps.push(remap);
         program = reparse(&allocator, next, source_type, options, &remaps, "decorators and accessors")?;
