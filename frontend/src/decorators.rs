@@ -1050,7 +1050,7 @@ mod tests {
         let source = "class B extends C { static *g() { @(yield 1) class A { @(super.d) m() {} } } }\n";
         let allocator = Allocator::default();
         let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
-        let error = lower(source, &parsed.program, Options { standard: true, module: true }, &mut Passes::default()).err().expect("an error");
+        let error = lower(source, &parsed.program, Options { standard: true, module: true }, &mut Passes::default()).expect_err("an error");
         assert_eq!(error.span.map(|s| s.start as usize), source.find("super"));
         // In an arrow function `super` is still the method's: also an error.
         let source = "class B extends C { static *g() { @(yield 1) class A { @((() => super.d)()) m() {} } } }\n";

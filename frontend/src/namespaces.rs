@@ -235,10 +235,8 @@ impl Collector<'_> {
                                 qualified.push(symbol);
                             }
                         }
-                        Declaration::TSNamespaceDeclaration(n) => {
-                            if n.declare || it.declare || instantiated(&n.body) {
-                                names.insert(n.id.name.to_string());
-                            }
+                        Declaration::TSNamespaceDeclaration(n) if n.declare || it.declare || instantiated(&n.body) => {
+                            names.insert(n.id.name.to_string());
                         }
                         Declaration::TSImportEqualsDeclaration(i) => {
                             names.insert(i.id.name.to_string());
