@@ -25,9 +25,19 @@
 //! maps to where it stands for). Nested classes that need lowering are
 //! done by another pass over the rewritten text.
 //!
-//! Known differences from the proposal: `yield` in a decorator or a
-//! computed key of a lowered class is not supported (it lands in an arrow
-//! function; `await` makes that function async); `super` in a decorated
+//! What the wrapping function evaluates (the decorators, computed keys and
+//! heritage, in the proposal's order: the class's decorators, the
+//! heritage, then each element's decorators and key) is evaluated where the
+//! class stands: with `await` the function is an async arrow, awaited; with
+//! `yield` it is a generator function (async with `await` too) the
+//! enclosing generator delegates to with `yield*`, called with its `this`
+//! and `arguments`.
+//!
+//! Known differences from the proposal: `super` there beside a `yield` is
+//! a build error (a generator function has no `super` of its own; no arrow
+//! function can `yield`); `yield` or `await` in a legacy parameter
+//! decorator is one too, oxc's parser rejects it (see
+//! [`parameter_decorator_error`]); `super` in a decorated
 //! *instance private* method refers to the parent class's static side (the
 //! method becomes a static private one so the static block can reach it);
 //! in legacy mode a computed `accessor` key is evaluated twice. With
@@ -42,6 +52,8 @@ use oxc_ast::ast::{
 };
 use oxc_ast_visit::{Visit, walk};
 use oxc_span::{GetSpan, Span};
+use crate::rewrite::{Edit, Piece, Remap, assemble};
+use crate::transform::FileError;
 use std::collections::BTreeSet;
 
 /// The helper modules a lowering may import, by local name.
@@ -58,40 +70,6 @@ pub(crate) struct Options {
     pub(crate) module: bool,
 }
 
-/// A piece of rewritten text.
-enum Piece {
-    /// Original bytes `start..end`.
-    Orig(u32, u32),
-    /// Generated text, standing for original offset `anchor`.
-    New(String, u32),
-}
-
-/// A replacement of original bytes `start..end`.
-struct Edit {
-    start: u32,
-    end: u32,
-    pieces: Vec<Piece>,
-}
-
-/// From offsets in a rewritten text back to the text it was made from.
-#[derive(Debug, Clone)]
-pub(crate) struct Remap {
-    /// (start in the rewritten text, original start, copied): sorted.
-    segments: Vec<(u32, u32, bool)>,
-}
-
-impl Remap {
-    /// The original offset of rewritten offset `at`.
-    pub(crate) fn original(&self, at: u32) -> u32 {
-        let i = self.segments.partition_point(|s| s.0 <= at).saturating_sub(1);
-        match self.segments.get(i) {
-            Some(&(start, original, true)) => original + (at - start),
-            Some(&(_, anchor, false)) => anchor,
-            None => at,
-        }
-    }
-}
-
 /// What the passes over one file share.
 #[derive(Default)]
 pub(crate) struct Passes {
@@ -103,16 +81,24 @@ pub(crate) struct Passes {
 
 /// `program` (parsed from `source`) with its classes lowered, and the way
 /// back; `None` when no class needs it.
-pub(crate) fn lower(source: &str, program: &Program<'_>, options: Options, passes: &mut Passes) -> Option<(String, Remap)> {
+///
+/// # Errors
+///
+/// What cannot be lowered exactly: `super` in what the wrapping function
+/// of a class evaluates when that also `yield`s (offsets in `source`).
+pub(crate) fn lower(source: &str, program: &Program<'_>, options: Options, passes: &mut Passes) -> Result<Option<(String, Remap)>, FileError> {
     if !source.contains('@') && !source.contains("accessor") {
-        return None;
+        return Ok(None);
     }
     let comments: Vec<Span> = program.comments.iter().map(|c| c.span).collect();
-    let mut finder = Finder { source, options, counter: passes.counter, edits: Vec::new(), helpers: BTreeSet::new(), comments };
+    let mut finder = Finder { source, options, counter: passes.counter, edits: Vec::new(), helpers: BTreeSet::new(), comments, error: None };
     finder.visit_program(program);
     passes.counter = finder.counter;
+    if let Some(error) = finder.error {
+        return Err(error);
+    }
     if finder.edits.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut edits = finder.edits;
     let new: Vec<&(&str, &str)> = HELPERS.iter().filter(|(l, _)| finder.helpers.contains(*l) && !passes.imported.contains(*l)).collect();
@@ -134,39 +120,7 @@ pub(crate) fn lower(source: &str, program: &Program<'_>, options: Options, passe
         edits.push(Edit { start: at, end: at, pieces: vec![Piece::New(text, at)] });
     }
     edits.sort_by_key(|e| (e.start, e.end));
-    Some(assemble(source, edits))
-}
-
-fn assemble(source: &str, edits: Vec<Edit>) -> (String, Remap) {
-    let mut out = String::with_capacity(source.len() + 1024);
-    let mut segments: Vec<(u32, u32, bool)> = Vec::new();
-    let mut push = |out: &mut String, piece: &Piece| {
-        let at = out.len() as u32;
-        match piece {
-            Piece::Orig(start, end) => {
-                if start < end {
-                    segments.push((at, *start, true));
-                    out.push_str(&source[*start as usize..*end as usize]);
-                }
-            }
-            Piece::New(text, anchor) => {
-                if !text.is_empty() {
-                    segments.push((at, *anchor, false));
-                    out.push_str(text);
-                }
-            }
-        }
-    };
-    let mut cursor = 0u32;
-    for edit in &edits {
-        push(&mut out, &Piece::Orig(cursor, edit.start.max(cursor)));
-        for piece in &edit.pieces {
-            push(&mut out, piece);
-        }
-        cursor = cursor.max(edit.end);
-    }
-    push(&mut out, &Piece::Orig(cursor, source.len() as u32));
-    (out, Remap { segments })
+    Ok(Some(assemble(source, edits)))
 }
 
 /// How a class stands in its program.
@@ -187,6 +141,8 @@ struct Finder<'s> {
     helpers: BTreeSet<&'static str>,
     /// The program's comments (sorted), where a `class` is no keyword.
     comments: Vec<Span>,
+    /// The first class that cannot be lowered.
+    error: Option<FileError>,
 }
 
 impl Finder<'_> {
@@ -327,6 +283,9 @@ struct ClassWork {
     /// Instance / static method extra initializers are used.
     instance_extra: bool,
     static_extra: bool,
+    /// The variable the class's heritage is evaluated into, and the span
+    /// of the expression it replaces.
+    heritage: Option<(String, Span)>,
 }
 
 impl Finder<'_> {
@@ -429,9 +388,13 @@ impl Finder<'_> {
         if class_decorated {
             let var = self.fresh("classDecorators");
             self.decorator_array(&class.decorators, &mut work, &var);
+            self.heritage(class, &mut work);
             self.lower_elements(class, wrap, &mut work);
             self.finish(class, form, region_start, Some(var), work);
         } else {
+            if wrap {
+                self.heritage(class, &mut work);
+            }
             self.lower_elements(class, wrap, &mut work);
             if wrap {
                 self.finish(class, form, region_start, None, work);
@@ -439,6 +402,19 @@ impl Finder<'_> {
                 self.edits.append(&mut work.edits);
             }
         }
+    }
+
+    /// The class's heritage, evaluated in the prologue where the proposal
+    /// (and tsc) evaluates it: after the class's decorators, before the
+    /// elements' decorators and computed keys.
+    fn heritage(&mut self, class: &Class<'_>, work: &mut ClassWork) {
+        let Some(heritage) = &class.heritage else { return };
+        let span = heritage.expression.span();
+        let var = self.fresh("super");
+        work.prologue.push(Piece::New(format!("let {var} = ("), span.start));
+        work.prologue.push(Piece::Orig(span.start, span.end));
+        work.prologue.push(Piece::New("); ".into(), span.end));
+        work.heritage = Some((var, span));
     }
 
     fn lower_elements(&mut self, class: &Class<'_>, wrap: bool, work: &mut ClassWork) {
@@ -676,9 +652,30 @@ impl Finder<'_> {
             Form::Expression { name: Some(name) } => (name.clone(), None, js_string(name), false),
             Form::Expression { name: None } => (self.fresh("class"), None, js_string(""), true),
         };
-        // `await` in what the function evaluates (a decorator, a computed
-        // key, the heritage: top-level await in a module) makes it async.
-        let (open_iife, close_iife) = if awaits(class) { ("(await (async () => { ", "})())") } else { ("(() => { ", "})()") };
+        // What the function evaluates (decorators, computed keys, the
+        // heritage) is evaluated where the class stands: with `await` (top
+        // level of a module, an async function) the function is async and
+        // awaited; with `yield` it is a generator the enclosing one
+        // delegates to, called with its `this` and `arguments` (an arrow
+        // function keeps them, a generator function has its own).
+        let scan = scan(class);
+        let (open_iife, close_iife) = match (scan.yields, scan.awaits) {
+            (false, false) => ("(() => { ", "})()"),
+            (false, true) => ("(await (async () => { ", "})())"),
+            (true, false) => ("(yield* (function* () { ", "}).apply(this, arguments))"),
+            (true, true) => ("(yield* (async function* () { ", "}).apply(this, arguments))"),
+        };
+        if scan.yields
+            && let Some(at) = scan.super_at
+            && self.error.is_none()
+        {
+            // A generator function has no `super` of its own, and no arrow
+            // function can yield.
+            self.error = Some(FileError {
+                span: Some(Span::new(at, at + 5)),
+                message: "`super` in a decorator, computed key or `extends` clause of a class whose decorators or keys also `yield` is not supported: Kiln evaluates them in a generator function, where `super` means nothing; read it into a variable before the class".into(),
+            });
+        }
         let mut head = String::new();
         match &form {
             Form::Declaration { export: true, .. } => head.push_str(&format!("export let {inner} = {open_iife}")),
@@ -705,12 +702,25 @@ impl Finder<'_> {
         // anonymous through `(0, class {})`.
         let open = if anonymous { "(0, " } else { "" };
         pieces.push(Piece::New(format!("let {}; var {inner} = {open}", lets.join(", ")), keyword));
-        match &class.id {
-            Some(id) => {
-                pieces.push(Piece::Orig(keyword, id.span.start));
-                pieces.push(Piece::Orig(id.span.end, body_open));
+        // The head as written, less the name (and the heritage, evaluated
+        // in the prologue).
+        let mut head_ranges = match &class.id {
+            Some(id) => vec![(keyword, id.span.start), (id.span.end, body_open)],
+            None => vec![(keyword, body_open)],
+        };
+        if let Some((var, span)) = &work.heritage {
+            let last = head_ranges.len() - 1;
+            let (start, end) = head_ranges[last];
+            head_ranges[last] = (start, span.start);
+            for (start, end) in head_ranges {
+                pieces.push(Piece::Orig(start, end));
             }
-            None => pieces.push(Piece::Orig(keyword, body_open)),
+            pieces.push(Piece::New(var.clone(), span.start));
+            pieces.push(Piece::Orig(span.end, end));
+        } else {
+            for (start, end) in head_ranges {
+                pieces.push(Piece::Orig(start, end));
+            }
         }
         self.helpers.insert("__esMetadata");
         let mut block = String::from("{ static { __kiln_metadata = __esMetadata(this); ");
@@ -770,40 +780,109 @@ impl Finder<'_> {
     }
 }
 
-/// Whether the decorators, computed keys or heritage of `class` (what its
-/// wrapping function evaluates) use `await` outside a function of their own.
-fn awaits(class: &Class<'_>) -> bool {
-    struct Awaits(bool);
-    impl<'a> Visit<'a> for Awaits {
-        fn visit_await_expression(&mut self, _: &oxc_ast::ast::AwaitExpression<'a>) {
-            self.0 = true;
+/// What the wrapping function of `class` evaluates (its decorators,
+/// computed keys and heritage) uses, outside functions of its own.
+#[derive(Default)]
+struct Scan {
+    awaits: bool,
+    yields: bool,
+    /// The first `super` (arrow functions keep the enclosing one).
+    super_at: Option<u32>,
+}
+
+fn scan(class: &Class<'_>) -> Scan {
+    struct Scanner {
+        scan: Scan,
+        /// Inside an arrow function: `await` and `yield` there are its own
+        /// (or errors), `super` is still the enclosing one's.
+        arrows: usize,
+    }
+    impl<'a> Visit<'a> for Scanner {
+        fn visit_await_expression(&mut self, it: &oxc_ast::ast::AwaitExpression<'a>) {
+            if self.arrows == 0 {
+                self.scan.awaits = true;
+            }
+            walk::walk_await_expression(self, it);
+        }
+        fn visit_yield_expression(&mut self, it: &oxc_ast::ast::YieldExpression<'a>) {
+            if self.arrows == 0 {
+                self.scan.yields = true;
+            }
+            walk::walk_yield_expression(self, it);
+        }
+        fn visit_super(&mut self, it: &oxc_ast::ast::Super) {
+            self.scan.super_at.get_or_insert(it.span.start);
         }
         fn visit_function(&mut self, _: &oxc_ast::ast::Function<'a>, _: oxc_semantic::ScopeFlags) {}
-        fn visit_arrow_function_expression(&mut self, _: &oxc_ast::ast::ArrowFunctionExpression<'a>) {}
-        fn visit_class_body(&mut self, _: &oxc_ast::ast::ClassBody<'a>) {}
+        fn visit_arrow_function_expression(&mut self, it: &oxc_ast::ast::ArrowFunctionExpression<'a>) {
+            self.arrows += 1;
+            walk::walk_arrow_function_expression(self, it);
+            self.arrows -= 1;
+        }
+        // A nested class evaluates its own decorators and computed keys
+        // where it stands; the rest of its body runs later.
+        fn visit_class_body(&mut self, it: &oxc_ast::ast::ClassBody<'a>) {
+            for element in &it.body {
+                class_element_heads(element, self);
+            }
+        }
     }
-    let mut found = Awaits(false);
+    let mut scanner = Scanner { scan: Scan::default(), arrows: 0 };
     for d in &class.decorators {
-        found.visit_decorator(d);
+        scanner.visit_decorator(d);
     }
     if let Some(heritage) = &class.heritage {
-        found.visit_expression(&heritage.expression);
+        scanner.visit_expression(&heritage.expression);
     }
     for element in &class.body.body {
-        let (decorators, key, computed) = match element {
-            ClassElement::MethodDefinition(m) => (&m.decorators, &m.key, m.computed),
-            ClassElement::PropertyDefinition(p) => (&p.decorators, &p.key, p.computed),
-            ClassElement::AccessorProperty(a) => (&a.decorators, &a.key, a.computed),
-            _ => continue,
-        };
-        for d in decorators {
-            found.visit_decorator(d);
-        }
-        if computed {
-            found.visit_property_key(key);
+        class_element_heads(element, &mut scanner);
+    }
+    scanner.scan
+}
+
+/// Visits what a class element evaluates when the class is defined: its
+/// decorators and computed key.
+fn class_element_heads<'a, V: Visit<'a>>(element: &ClassElement<'a>, visitor: &mut V) {
+    let (decorators, key, computed) = match element {
+        ClassElement::MethodDefinition(m) => (&m.decorators, &m.key, m.computed),
+        ClassElement::PropertyDefinition(p) => (&p.decorators, &p.key, p.computed),
+        ClassElement::AccessorProperty(a) => (&a.decorators, &a.key, a.computed),
+        _ => return,
+    };
+    for d in decorators {
+        visitor.visit_decorator(d);
+    }
+    if computed {
+        visitor.visit_property_key(key);
+    }
+}
+
+/// For a parse error at `offset` on `yield` or `await` in a (legacy)
+/// parameter decorator, what to tell the user: oxc's parser takes a
+/// parameter's decorators for part of the parameter list, where neither
+/// the generator's `yield` nor the async function's `await` is allowed
+/// (tsc accepts both, evaluating them after the class).
+pub(crate) fn parameter_decorator_error(program: &Program<'_>, source: &str, offset: u32) -> Option<String> {
+    struct Find {
+        offset: u32,
+        found: bool,
+    }
+    impl<'a> Visit<'a> for Find {
+        fn visit_formal_parameter(&mut self, it: &oxc_ast::ast::FormalParameter<'a>) {
+            if it.decorators.iter().any(|d| d.span.start <= self.offset && self.offset < d.span.end) {
+                self.found = true;
+            }
+            walk::walk_formal_parameter(self, it);
         }
     }
-    found.0
+    let word = source.get(offset as usize..).and_then(|rest| ["yield", "await"].into_iter().find(|w| rest.starts_with(w)))?;
+    let mut find = Find { offset, found: false };
+    find.visit_program(program);
+    find.found.then(|| {
+        format!(
+            "`{word}` in a parameter decorator is not supported: the parser Kiln uses (oxc) reads a parameter's decorators as part of the parameter list, where `{word}` is not allowed; compute the decorator before the class (`const d = {word} …;`) and write `@d`"
+        )
+    })
 }
 
 fn is_ident_byte(b: u8) -> bool {
@@ -910,7 +989,7 @@ mod tests {
         let allocator = Allocator::default();
         let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
         assert!(parsed.diagnostics.is_empty(), "{:?}", parsed.diagnostics);
-        lower(source, &parsed.program, Options { standard, module: true }, &mut Passes::default())
+        lower(source, &parsed.program, Options { standard, module: true }, &mut Passes::default()).expect("lowered")
     }
 
     #[test]
@@ -942,6 +1021,73 @@ mod tests {
         // Without await, the function stays synchronous.
         let (text, _) = run("@d class B { m() { return async () => await 1; } }\n", true).unwrap();
         assert!(text.contains("let B = (() => { "), "{text}");
+    }
+
+    fn parses(text: &str) {
+        let allocator = Allocator::default();
+        let parsed = Parser::new(&allocator, text, SourceType::ts()).parse();
+        assert!(parsed.diagnostics.is_empty(), "{:?}\n{text}", parsed.diagnostics);
+    }
+
+    #[test]
+    fn yield_in_a_decorator_makes_the_wrapper_a_delegated_generator() {
+        let source = "function* g() { @(yield 1) class A { @(yield 2) [yield 3]() {} } }\n";
+        let (text, _) = run(source, true).unwrap();
+        assert!(text.contains("let A = (yield* (function* () { let __kiln_classDecorators1 = [(yield 1)];"), "{text}");
+        assert!(text.contains("}).apply(this, arguments));"), "this and arguments are the generator's: {text}");
+        parses(&text);
+        // `yield` and `await` together: an async generator.
+        let (text, _) = run("async function* g() { @(await d) class A { @(yield 2) m() {} } }\n", true).unwrap();
+        assert!(text.contains("let A = (yield* (async function* () { "), "{text}");
+        parses(&text);
+        // A `yield` in a method's body is not the wrapper's.
+        let (text, _) = run("function* g() { @d class A { *m() { yield 1; } } }\n", true).unwrap();
+        assert!(text.contains("let A = (() => { "), "{text}");
+    }
+
+    #[test]
+    fn super_beside_yield_is_an_error_at_the_super() {
+        let source = "class B extends C { static *g() { @(yield 1) class A { @(super.d) m() {} } } }\n";
+        let allocator = Allocator::default();
+        let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
+        let error = lower(source, &parsed.program, Options { standard: true, module: true }, &mut Passes::default()).expect_err("an error");
+        assert_eq!(error.span.map(|s| s.start as usize), source.find("super"));
+        // In an arrow function `super` is still the method's: also an error.
+        let source = "class B extends C { static *g() { @(yield 1) class A { @((() => super.d)()) m() {} } } }\n";
+        let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
+        assert!(lower(source, &parsed.program, Options { standard: true, module: true }, &mut Passes::default()).is_err());
+        // Without `yield` the wrapper is an arrow function, where `super` works.
+        assert!(run("class B extends C { static m() { @(super.d) class A {} } }\n", true).is_some());
+    }
+
+    #[test]
+    fn the_heritage_is_evaluated_after_the_class_decorators_and_before_the_elements() {
+        let source = "@c class A extends (h(), B)<T> { @m [k()]() {} }\n";
+        let (text, remap) = run(source, true).unwrap();
+        let decorators = text.find("[c]").unwrap();
+        let heritage = text.find("let __kiln_super2 = ((h(), B)); ").expect("the heritage in the prologue");
+        let element = text.find("[m]").unwrap();
+        assert!(decorators < heritage && heritage < element, "{text}");
+        assert!(text.contains(" extends __kiln_super2<T> {"), "{text}");
+        parses(&text);
+        let at = text.find("h()").unwrap() as u32;
+        assert_eq!(remap.original(at) as usize, source.find("h()").unwrap());
+        // Only element decorators: the heritage still comes first.
+        let (text, _) = run("class A extends (h(), B) { @m x = 1; }\n", true).unwrap();
+        assert!(text.find("let __kiln_super").unwrap() < text.find("[m]").unwrap(), "{text}");
+    }
+
+    #[test]
+    fn yield_and_await_in_a_parameter_decorator_are_explained() {
+        for (source, word) in [("function* g() { class A { m(@(yield d) x) {} } }\n", "yield"), ("async function g() { class A { m(@(await d) x) {} } }\n", "await")] {
+            let allocator = Allocator::default();
+            let parsed = Parser::new(&allocator, source, SourceType::ts()).parse();
+            assert!(!parsed.diagnostics.is_empty());
+            let at = source.find(word).unwrap() as u32;
+            let message = parameter_decorator_error(&parsed.program, source, at).expect("explained");
+            assert!(message.contains(&format!("`{word}` in a parameter decorator")), "{message}");
+            assert!(parameter_decorator_error(&parsed.program, source, at - 2).is_none());
+        }
     }
 
     #[test]

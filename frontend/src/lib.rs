@@ -1,7 +1,8 @@
 //! Kiln's front end: from an entry file to every module the engine
 //! compiles, the import map, source maps and diagnostics.
 //!
-//! One job: starting at the entry, each file is parsed by oxc, its
+//! One job: starting at the entry, each file is parsed by oxc, the names
+//! tsc resolves to namespace members qualified (see [`namespaces`]), its
 //! standard decorators and `accessor` fields lowered (see [`decorators`]),
 //! its TypeScript and JSX removed or lowered, its build-time constants
 //! (`process.env.NODE_ENV`, `--define`) replaced and the branches they make
@@ -23,7 +24,9 @@
 
 mod cjs;
 mod decorators;
+mod namespaces;
 mod resolve;
+mod rewrite;
 mod settings;
 mod transform;
 

@@ -7,6 +7,8 @@
 //! positions need no map.
 
 use crate::decorators;
+use crate::namespaces;
+use crate::rewrite;
 use crate::settings::TsSettings;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
@@ -134,7 +136,14 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
             // for any program that does not parse.
             return Ok(Transformed { code: source.to_string(), map: None, format: Format::Plain, requests: Vec::new(), cjs_exports: Vec::new() });
         }
-        return Err(failed.map(diagnostic_error).unwrap_or(FileError { span: None, message: "the parser gave up on this file".into() }));
+        let mut error = failed.map(diagnostic_error).unwrap_or(FileError { span: None, message: "the parser gave up on this file".into() });
+        if !parsed.panicked
+            && let Some(span) = error.span
+            && let Some(message) = decorators::parameter_decorator_error(&parsed.program, source, span.start)
+        {
+            error.message = message;
+        }
+        return Err(error);
     }
     let mut program = parsed.program;
     // `export =` is TypeScript's CommonJS export (it becomes `module.exports
@@ -145,20 +154,29 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     // Standard decorators and `accessor` fields: rewritten (one pass per
     // level of nested classes) before anything else, see [`decorators`].
     let lowering = decorators::Options { standard: !cx.ts.experimental_decorators, module: has_esm || matches!(ext, "mjs" | "mts") };
-    let mut remaps: Vec<decorators::Remap> = Vec::new();
-    let mut passes = decorators::Passes::default();
+    let mut remaps: Vec<rewrite::Remap> = Vec::new();
     let mut text: &str = source;
-    while let Some((next, remap)) = decorators::lower(text, &program, lowering, &mut passes) {
+    // Namespace members tsc qualifies and oxc does not, qualified first
+    // (on the original text), see [`namespaces`].
+    if source_type.is_typescript() && namespaces::has_namespaces(&program) {
+        let scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
+        if let Some((next, remap)) = namespaces::rewrite(text, &program, &scoping)? {
+            let next: &str = allocator.alloc_str(&next);
+            remaps.push(remap);
+            program = reparse(&allocator, next, source_type, options, &remaps, "namespaces")?;
+            text = next;
+        }
+    }
+    let mut passes = decorators::Passes::default();
+    loop {
+        let lowered = decorators::lower(text, &program, lowering, &mut passes).map_err(|mut error| {
+            error.span = error.span.map(|s| original_span(&remaps, s));
+            error
+        })?;
+        let Some((next, remap)) = lowered else { break };
         let next: &str = allocator.alloc_str(&next);
         remaps.push(remap);
-        let reparsed = Parser::new(&allocator, next, source_type).with_options(options).parse();
-        if let Some(error) = reparsed.diagnostics.iter().find(|d| d.severity == oxc_diagnostics::Severity::Error) {
-            let mut error = diagnostic_error(error);
-            error.span = error.span.map(|s| original_span(&remaps, s));
-            error.message = format!("{} (in the code Kiln generates for decorators and accessors: please report this)", error.message);
-            return Err(error);
-        }
-        program = reparsed.program;
+        program = reparse(&allocator, next, source_type, options, &remaps, "decorators and accessors")?;
         text = next;
     }
     let semantic = SemanticBuilder::new().with_enum_eval(true).build(&program);
@@ -232,13 +250,32 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     Ok(Transformed { code: printed.code, map, format, requests, cjs_exports })
 }
 
+/// The program of a rewritten text (the last of `remaps`).
+fn reparse<'a>(
+    allocator: &'a Allocator,
+    text: &'a str,
+    source_type: SourceType,
+    options: ParseOptions,
+    remaps: &[rewrite::Remap],
+    what: &str,
+) -> Result<oxc_ast::ast::Program<'a>, FileError> {
+    let reparsed = Parser::new(allocator, text, source_type).with_options(options).parse();
+    if let Some(error) = reparsed.diagnostics.iter().find(|d| d.severity == oxc_diagnostics::Severity::Error) {
+        let mut error = diagnostic_error(error);
+        error.span = error.span.map(|s| original_span(remaps, s));
+        error.message = format!("{} (in the code Kiln generates for {what}: please report this)", error.message);
+        return Err(error);
+    }
+    Ok(reparsed.program)
+}
+
 /// Offset `at` of the rewritten text, in the original (the last rewrite
 /// first).
-fn original_offset(remaps: &[decorators::Remap], at: u32) -> u32 {
+fn original_offset(remaps: &[rewrite::Remap], at: u32) -> u32 {
     remaps.iter().rev().fold(at, |at, remap| remap.original(at))
 }
 
-fn original_span(remaps: &[decorators::Remap], span: Span) -> Span {
+fn original_span(remaps: &[rewrite::Remap], span: Span) -> Span {
     let start = original_offset(remaps, span.start);
     Span::new(start, original_offset(remaps, span.end).max(start))
 }
@@ -249,7 +286,7 @@ fn map_to_original(
     map: &oxc_sourcemap::SourceMap<'_>,
     rewritten: &str,
     original: &str,
-    remaps: &[decorators::Remap],
+    remaps: &[rewrite::Remap],
 ) -> oxc_sourcemap::SourceMap<'static> {
     use std::borrow::Cow;
     let from = Lines::new(rewritten);
