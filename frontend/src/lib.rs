@@ -468,7 +468,7 @@ impl Walk {
     /// The graph the engine compiles.
     fn assemble(self) -> Graph {
         let Walk { nodes, edges, .. } = self;
-        let (keep, edges, stubbed) = leave_out_unused(&nodes, edges);
+        let Kept { keep, edges, stubbed } = leave_out_unused(&nodes, edges);
         let format = |i: usize| match &nodes[i].content {
             Content::Js { transformed, .. } => Some(transformed.format),
             _ => None,
@@ -609,13 +609,20 @@ impl Walk {
     }
 }
 
-/// The edges between kept nodes, with which nodes are kept (see
-/// [`prune`]) and the edges from kept nodes to left-out ones, each with the
-/// names a stub for its target must export.
-#[expect(clippy::type_complexity, reason = "one use, right below")]
-fn leave_out_unused(nodes: &[Node], edges: Vec<(usize, Request, usize)>) -> (Vec<bool>, Vec<(usize, Request, usize)>, Vec<(usize, Request, BTreeSet<String>)>) {
+/// What stays of the walk's graph (see [`prune`]).
+struct Kept {
+    /// Per node.
+    keep: Vec<bool>,
+    /// The edges between kept nodes.
+    edges: Vec<(usize, Request, usize)>,
+    /// The edges from kept nodes to left-out ones, each with the names a
+    /// stub standing for its target must export.
+    stubbed: Vec<(usize, Request, BTreeSet<String>)>,
+}
+
+fn leave_out_unused(nodes: &[Node], edges: Vec<(usize, Request, usize)>) -> Kept {
     if !nodes.iter().any(|n| n.side_effect_free) {
-        return (vec![true; nodes.len()], edges, Vec::new());
+        return Kept { keep: vec![true; nodes.len()], edges, stubbed: Vec::new() };
     }
     let modules: Vec<prune::Module> = nodes
         .iter()
@@ -650,7 +657,7 @@ fn leave_out_unused(nodes: &[Node], edges: Vec<(usize, Request, usize)>) -> (Vec
             None => {}
         }
     }
-    (pruned.keep, kept_edges, stubbed)
+    Kept { keep: pruned.keep, edges: kept_edges, stubbed }
 }
 
 fn is_commonjs(node: &Node) -> bool {
@@ -661,8 +668,10 @@ fn is_commonjs(node: &Node) -> bool {
 /// of names (most need none: an `export *` of a left-out module), with
 /// their import map entries.
 fn stubs(nodes: &[Node], stubbed: Vec<(usize, Request, BTreeSet<String>)>, imports: &mut BTreeSet<Import>) -> Vec<Module> {
-    // Per importer and specifier, the names all its statements take.
-    let mut wanted: BTreeMap<(usize, String, Vec<(String, String)>), (BTreeSet<String>, Request)> = BTreeMap::new();
+    // Per importer, specifier and attributes (an import map key), the
+    // names all its statements take, and one of them for the position.
+    type Key = (usize, String, Vec<(String, String)>);
+    let mut wanted: BTreeMap<Key, (BTreeSet<String>, Request)> = BTreeMap::new();
     for (from, request, names) in stubbed {
         let attributes = attribute_pairs(&request.attributes);
         wanted.entry((from, request.specifier.clone(), attributes)).or_insert_with(|| (BTreeSet::new(), request)).0.extend(names);

@@ -36,10 +36,12 @@ pub(crate) struct Resolvers {
     import: Resolver,
     require: Resolver,
     /// package.json files read while looking for `sideEffects` above the
-    /// nearest one (which oxc_resolver has read): the field and whether it
-    /// has a `name`, per path; `None` when there is no such file.
-    package_jsons: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<(Option<serde_json::Value>, bool)>>>,
+    /// nearest one (which oxc_resolver has read), per path.
+    package_jsons: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<SideEffectsField>>>,
 }
+
+/// Of a package.json: its `sideEffects` field, and whether it has a `name`.
+type SideEffectsField = (Option<serde_json::Value>, bool);
 
 impl Resolvers {
     pub(crate) fn new() -> Self {
