@@ -106,10 +106,12 @@ fn small_blocks_the_build_frees_do_not_ship() {
 /// What `import { format, ... } from "date-fns"` may weigh. date-fns'
 /// index re-exports ~800 modules; its package.json says `"sideEffects":
 /// false`, so the front end leaves out the ones nothing uses. Measured
-/// before that: 5,184,540 bytes, 827 modules; after: BUDGET_MEASURED.
+/// before that: 5,184,540 bytes (826 modules besides the entry); after:
+/// 1,520,420 bytes.
 const DATE_FNS_BUDGET: u64 = 1_700_000;
 
-/// The modules such a build may hold (measured: MODULES_MEASURED).
+/// The modules such a build may hold besides the entry (measured: 49, 48
+/// of date-fns and one stub).
 const DATE_FNS_MODULES: usize = 80;
 
 #[test]
