@@ -7,9 +7,11 @@
 //! (`process.env.NODE_ENV`, `--define`) replaced and the branches they make
 //! dead dropped; the imports the parser records (and CommonJS `require`s of
 //! string literals) are resolved once, by oxc_resolver, with Node's and
-//! bundlers' rules; CommonJS files are wrapped (see [`cjs`]). The result,
-//! a [`Graph`], says for every (importing module, specifier) which module
-//! it means: the engine only looks names up.
+//! bundlers' rules; CommonJS files are wrapped (see [`cjs`]); the files of
+//! packages that declare `"sideEffects": false` are left out when nothing
+//! uses what they export (see [`prune`]). The result, a [`Graph`], says for
+//! every (importing module, specifier) which module it means: the engine
+//! only looks names up.
 //!
 //! # Module names
 //!

@@ -25,7 +25,7 @@ pub(crate) enum Target {
         /// `node_modules`, no `"type": "module"`).
         commonjs_package: bool,
         /// Its package declares it free of side effects (see
-        /// [`side_effect_free`]).
+        /// [`Resolvers::side_effect_free`]).
         side_effect_free: bool,
     },
     /// One of the transform's helper modules (`kiln:runtime/helpers/x`).
