@@ -633,9 +633,16 @@ fn leave_out_unused(nodes: &[Node], edges: Vec<(usize, Request, usize)>) -> Kept
                 Content::Js { transformed, .. } if transformed.format != Format::CommonJs => transformed.exports.clone(),
                 _ => None,
             };
-            // A file that did not parse (no exports known, not CommonJS)
-            // stays, so its syntax error does.
-            prune::Module { free: node.side_effect_free && (exports.is_some() || is_commonjs(node)), exports }
+            let free = match &node.content {
+                // A file that did not parse (no exports known, not
+                // CommonJS) stays, so its syntax error does.
+                Content::Js { .. } => node.side_effect_free && (exports.is_some() || is_commonjs(node)),
+                // The transform's helpers only define a function each: a
+                // left-out file that used one does not keep it.
+                Content::Helper(_) => true,
+                Content::Json { .. } | Content::Text(_) => false,
+            };
+            prune::Module { free, exports }
         })
         .collect();
     let uses: Vec<prune::Edge> = edges

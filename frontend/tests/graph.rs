@@ -313,3 +313,19 @@ fn a_nested_package_json_without_the_field_defers_to_the_package_root() {
     let g = graph(dir.path(), "main.mjs").unwrap();
     assert_eq!(names(&g), ["packages/lib/esm/a.js", "packages/lib/esm/index.js", "packages/lib/esm/vendor/index.js"]);
 }
+
+#[test]
+fn the_helpers_of_a_left_out_file_are_left_out_with_it() {
+    let dir = project(&[
+        ("main.mjs", "import { a } from 'lib';\nconsole.log(a);\n"),
+        ("node_modules/lib/package.json", r#"{ "name": "lib", "type": "module", "sideEffects": false, "exports": "./index.js" }"#),
+        ("node_modules/lib/index.js", "export * from './a.js';\nexport * from './decorated.js';\n"),
+        ("node_modules/lib/a.js", "export const a = 1;\n"),
+        ("node_modules/lib/decorated.js", "const d = (v) => v;\nexport class A {\n  @d m() {}\n}\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(names(&g), ["kiln:unused", "node_modules/lib/a.js", "node_modules/lib/index.js"]);
+    std::fs::write(dir.path().join("main.mjs"), "import { A } from 'lib';\nconsole.log(A);\n").unwrap();
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert!(names(&g).contains(&"kiln:runtime/helpers/esDecorate"), "{:?}", names(&g));
+}
