@@ -8,9 +8,11 @@
 //! (`process.env.NODE_ENV`, `--define`) replaced and the branches they make
 //! dead dropped; the imports the parser records (and CommonJS `require`s of
 //! string literals) are resolved once, by oxc_resolver, with Node's and
-//! bundlers' rules; CommonJS files are wrapped (see [`cjs`]). The result,
-//! a [`Graph`], says for every (importing module, specifier) which module
-//! it means: the engine only looks names up.
+//! bundlers' rules; CommonJS files are wrapped (see [`cjs`]); the files of
+//! packages that declare `"sideEffects": false` are left out when nothing
+//! uses what they export (see [`prune`]). The result, a [`Graph`], says for
+//! every (importing module, specifier) which module it means: the engine
+//! only looks names up.
 //!
 //! # Module names
 //!
@@ -25,12 +27,14 @@
 mod cjs;
 mod decorators;
 mod namespaces;
+mod prune;
 mod resolve;
 mod rewrite;
 mod settings;
 mod transform;
 
 pub use cjs::{FACADE_PREFIX, REGISTRY};
+pub use prune::UNUSED_PREFIX;
 pub use oxc_sourcemap::SourceMap;
 pub use resolve::{IMPORT_CONDITIONS, REQUIRE_CONDITIONS};
 
@@ -238,6 +242,8 @@ struct Node {
     /// The node that first imported this one (for the chain of a node:
     /// error).
     parent: Option<usize>,
+    /// Its package declares it free of side effects (see [`prune`]).
+    side_effect_free: bool,
 }
 
 /// How nodes are keyed: one per file and kind (a file imported as JSON
@@ -274,6 +280,7 @@ impl Walk {
             path: path.to_path_buf(),
             content: Content::Js { original: text.to_string(), transformed },
             parent: None,
+            side_effect_free: false,
         });
         self.index.insert((path.to_path_buf(), KindKey::Js), 0);
         Ok(())
@@ -340,7 +347,7 @@ impl Walk {
                 return Err(fail(self, offset, message));
             }
         };
-        let (path, commonjs_package) = match target {
+        let (path, commonjs_package, side_effect_free) = match target {
             Target::Helper(helper) => {
                 let Some(text) = cjs::helper(&helper) else {
                     return Err(fail(self, offset, format!("this file needs the transform helper '{helper}', which Kiln does not provide")));
@@ -350,9 +357,10 @@ impl Walk {
                     return Ok(Some(known));
                 }
                 let name = key.0.to_string_lossy().into_owned();
-                return Ok(Some(self.insert(key, Node { name, path: PathBuf::new(), content: Content::Helper(text), parent: Some(at) })));
+                let node = Node { name, path: PathBuf::new(), content: Content::Helper(text), parent: Some(at), side_effect_free: false };
+                return Ok(Some(self.insert(key, node)));
             }
-            Target::File(path, commonjs_package) => (path, commonjs_package),
+            Target::File { path, commonjs_package, side_effect_free } => (path, commonjs_package, side_effect_free),
         };
         let key_kind = match &request.attributes {
             Attributes::Json => KindKey::Json,
@@ -417,7 +425,10 @@ impl Walk {
             KindKey::Json => Content::Json { text, typed: !untyped, untyped },
             KindKey::Text => Content::Text(text),
         };
-        Ok(Some(self.insert(key, Node { name, path, content, parent: Some(at) })))
+        // Only JavaScript is left out when unused: JSON and text modules
+        // cost little, and a stub could not stand for their kind.
+        let side_effect_free = side_effect_free && key_kind == KindKey::Js;
+        Ok(Some(self.insert(key, Node { name, path, content, parent: Some(at), side_effect_free })))
     }
 
     fn insert(&mut self, key: (PathBuf, KindKey), node: Node) -> usize {
@@ -462,6 +473,7 @@ impl Walk {
     /// The graph the engine compiles.
     fn assemble(self) -> Graph {
         let Walk { nodes, edges, .. } = self;
+        let Kept { keep, edges, stubbed } = leave_out_unused(&nodes, edges);
         let format = |i: usize| match &nodes[i].content {
             Content::Js { transformed, .. } => Some(transformed.format),
             _ => None,
@@ -478,7 +490,7 @@ impl Walk {
             }
         };
         for i in 0..nodes.len() {
-            if is_cjs(i) {
+            if keep[i] && is_cjs(i) {
                 register(i, &mut registry_index);
             }
         }
@@ -535,16 +547,13 @@ impl Walk {
             imports.insert(Import {
                 importer: nodes[*from].name.clone(),
                 specifier: request.specifier.clone(),
-                attributes: match request.attributes {
-                    Attributes::Json => vec![("type".into(), "json".into())],
-                    Attributes::Text => vec![("type".into(), "text".into())],
-                    _ => Vec::new(),
-                },
+                attributes: attribute_pairs(&request.attributes),
                 name,
                 statement: request.statement as usize,
                 offset: request.span.start as usize,
             });
         }
+        modules.extend(stubs(&nodes, stubbed, &mut imports));
         let entry_is_esm = format(0) == Some(Format::Esm);
         // Generated modules: a facade per CommonJS file that ES modules
         // import, and the registry.
@@ -566,6 +575,9 @@ impl Walk {
         }
         let mut entry = None;
         for (i, node) in nodes.into_iter().enumerate() {
+            if !keep[i] {
+                continue;
+            }
             let Node { name, content, .. } = node;
             let module = match content {
                 Content::Js { original, transformed } => {
@@ -599,6 +611,108 @@ impl Walk {
         }
         modules.sort_by(|a, b| a.name.cmp(&b.name).then(kind_order(a.kind).cmp(&kind_order(b.kind))));
         Graph { entry, entry_format, modules, imports: imports.into_iter().collect() }
+    }
+}
+
+/// What stays of the walk's graph (see [`prune`]).
+struct Kept {
+    /// Per node.
+    keep: Vec<bool>,
+    /// The edges between kept nodes.
+    edges: Vec<(usize, Request, usize)>,
+    /// The edges from kept nodes to left-out ones, each with the names a
+    /// stub standing for its target must export.
+    stubbed: Vec<(usize, Request, BTreeSet<String>)>,
+}
+
+fn leave_out_unused(nodes: &[Node], edges: Vec<(usize, Request, usize)>) -> Kept {
+    if !nodes.iter().any(|n| n.side_effect_free) {
+        return Kept { keep: vec![true; nodes.len()], edges, stubbed: Vec::new() };
+    }
+    let modules: Vec<prune::Module> = nodes
+        .iter()
+        .map(|node| {
+            let exports = match &node.content {
+                Content::Js { transformed, .. } if transformed.format != Format::CommonJs => transformed.exports.clone(),
+                _ => None,
+            };
+            let free = match &node.content {
+                // A file that did not parse (no exports known, not
+                // CommonJS) stays, so its syntax error does.
+                Content::Js { .. } => node.side_effect_free && (exports.is_some() || is_commonjs(node)),
+                // The transform's helpers only define a function each: a
+                // left-out file that used one does not keep it.
+                Content::Helper(_) => true,
+                Content::Json { .. } | Content::Text(_) => false,
+            };
+            prune::Module { free, exports }
+        })
+        .collect();
+    let uses: Vec<prune::Edge> = edges
+        .iter()
+        .map(|(from, request, to)| {
+            let uses = match (request.kind, &request.reexport) {
+                (RequestKind::Dynamic | RequestKind::Require, _) => prune::Use::Whole,
+                (RequestKind::Static, Some(reexport)) => prune::Use::Reexport(reexport.clone()),
+                (RequestKind::Static, None) => prune::Use::Import(request.names.clone()),
+            };
+            prune::Edge { from: *from, to: *to, uses }
+        })
+        .collect();
+    let pruned = prune::prune(&modules, &uses, 0);
+    let mut kept_edges = Vec::new();
+    let mut stubbed = Vec::new();
+    for ((from, request, to), names) in edges.into_iter().zip(pruned.stub_names) {
+        match names {
+            Some(names) => stubbed.push((from, request, names)),
+            None if pruned.keep[from] => kept_edges.push((from, request, to)),
+            None => {}
+        }
+    }
+    Kept { keep: pruned.keep, edges: kept_edges, stubbed }
+}
+
+fn is_commonjs(node: &Node) -> bool {
+    matches!(&node.content, Content::Js { transformed, .. } if transformed.format == Format::CommonJs)
+}
+
+/// The stubs the left-out targets of `stubbed` are linked to, one per set
+/// of names (most need none: an `export *` of a left-out module), with
+/// their import map entries.
+fn stubs(nodes: &[Node], stubbed: Vec<(usize, Request, BTreeSet<String>)>, imports: &mut BTreeSet<Import>) -> Vec<Module> {
+    // Per importer, specifier and attributes (an import map key), the
+    // names all its statements take, and one of them for the position.
+    type Key = (usize, String, Vec<(String, String)>);
+    let mut wanted: BTreeMap<Key, (BTreeSet<String>, Request)> = BTreeMap::new();
+    for (from, request, names) in stubbed {
+        let attributes = attribute_pairs(&request.attributes);
+        wanted.entry((from, request.specifier.clone(), attributes)).or_insert_with(|| (BTreeSet::new(), request)).0.extend(names);
+    }
+    let sets: BTreeSet<&BTreeSet<String>> = wanted.values().map(|(names, _)| names).collect();
+    let name_of = |names: &BTreeSet<String>| match sets.iter().position(|s| *s == names) {
+        Some(0) if names.is_empty() => UNUSED_PREFIX.trim_end_matches('/').to_string(),
+        Some(i) => format!("{UNUSED_PREFIX}{i}"),
+        None => unreachable!("every set was collected"),
+    };
+    let modules = sets.iter().map(|names| Module { name: name_of(names), kind: ModuleKind::JavaScript, text: prune::stub(names), source_map: None, original: None }).collect();
+    for ((from, specifier, attributes), (names, request)) in &wanted {
+        imports.insert(Import {
+            importer: nodes[*from].name.clone(),
+            specifier: specifier.clone(),
+            attributes: attributes.clone(),
+            name: name_of(names),
+            statement: request.statement as usize,
+            offset: request.span.start as usize,
+        });
+    }
+    modules
+}
+
+fn attribute_pairs(attributes: &Attributes) -> Vec<(String, String)> {
+    match attributes {
+        Attributes::Json => vec![("type".into(), "json".into())],
+        Attributes::Text => vec![("type".into(), "text".into())],
+        _ => Vec::new(),
     }
 }
 

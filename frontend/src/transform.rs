@@ -12,7 +12,7 @@ use crate::rewrite;
 use crate::settings::TsSettings;
 use oxc_allocator::Allocator;
 use oxc_ast::ast::{
-    Argument, CallExpression, Expression, ImportDeclarationSpecifier, ImportExpression, ModuleExportName, ObjectPropertyKind,
+    Argument, CallExpression, Declaration, Expression, ImportDeclarationSpecifier, ImportExpression, ModuleExportName, ObjectPropertyKind,
     PropertyKey, Statement, WithClause,
 };
 use oxc_ast_visit::{Visit, walk};
@@ -74,6 +74,20 @@ pub(crate) struct Request {
     /// A `require` inside a `try` block: a failure to resolve it is left to
     /// run time (where the program catches it), as esbuild does.
     pub(crate) optional: bool,
+    /// For `export ... from`: what the file exports of the target's.
+    pub(crate) reexport: Option<Reexport>,
+}
+
+/// What an `export ... from` statement exports of its target's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Reexport {
+    /// `export { a, b as c, default as d } from`: (exported, imported)
+    /// pairs.
+    Named(Vec<(String, String)>),
+    /// `export * from`: every name but `default`.
+    Star,
+    /// `export * as ns from`: the target's namespace, as `ns`.
+    Namespace(String),
 }
 
 /// A file after oxc.
@@ -88,6 +102,10 @@ pub(crate) struct Transformed {
     /// For CommonJS: the names it visibly exports (`exports.x = `,
     /// `module.exports = { x }`), as Node's cjs-module-lexer finds them.
     pub(crate) cjs_exports: Vec<String>,
+    /// The names the file exports from its own bindings (`export const a`,
+    /// `export { b as c }`, `export default`), re-exports left out; `None`
+    /// for a file that did not parse (what it exports is unknown).
+    pub(crate) exports: Option<Vec<String>>,
 }
 
 /// A problem found in the file: byte span and message.
@@ -134,7 +152,7 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
             // Plain JavaScript goes to QuickJS as it is: its own syntax
             // error, with its position, is what the user sees, exactly as
             // for any program that does not parse.
-            return Ok(Transformed { code: source.to_string(), map: None, format: Format::Plain, requests: Vec::new(), cjs_exports: Vec::new() });
+            return Ok(Transformed { code: source.to_string(), map: None, format: Format::Plain, requests: Vec::new(), cjs_exports: Vec::new(), exports: None });
         }
         let mut error = failed.map(diagnostic_error).unwrap_or(FileError { span: None, message: "the parser gave up on this file".into() });
         if !parsed.panicked
@@ -205,7 +223,7 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     // variables it uses.
     let scoping: Scoping = SemanticBuilder::new().build(&program).semantic.into_scoping();
     let collect = |format: Format| {
-        let mut collector = Collector { scoping: &scoping, format, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0, assigns_exports: false };
+        let mut collector = Collector { scoping: &scoping, format, requests: Vec::new(), cjs_exports: Vec::new(), exports: Vec::new(), try_depth: 0, assigns_exports: false };
         collector.module_declarations(&program.body);
         collector.visit_program(&program);
         collector
@@ -222,7 +240,8 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
         if probe.assigns_exports || probe.requests.iter().any(|r| r.kind == RequestKind::Require) { probe } else { collect(Format::Plain) }
     };
     let format = collector.format;
-    let Collector { mut requests, cjs_exports, .. } = collector;
+    let Collector { mut requests, cjs_exports, exports, .. } = collector;
+    let exports = Some(exports);
     if !remaps.is_empty() {
         for request in &mut requests {
             request.span = original_span(&remaps, request.span);
@@ -231,7 +250,7 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     }
 
     if !changed && format != Format::CommonJs && !source_type.is_typescript() {
-        return Ok(Transformed { code: source.to_string(), map: None, format, requests, cjs_exports });
+        return Ok(Transformed { code: source.to_string(), map: None, format, requests, cjs_exports, exports });
     }
     if format == Format::CommonJs {
         // `#!` cannot start a function body.
@@ -247,7 +266,7 @@ pub(crate) fn transform(path: &Path, source: &str, cx: &FileContext<'_>) -> Resu
     if !remaps.is_empty() {
         map = map.map(|m| map_to_original(&m, text, source, &remaps));
     }
-    Ok(Transformed { code: printed.code, map, format, requests, cjs_exports })
+    Ok(Transformed { code: printed.code, map, format, requests, cjs_exports, exports })
 }
 
 /// The program of a rewritten text (the last of `remaps`).
@@ -351,6 +370,8 @@ struct Collector<'s> {
     format: Format,
     requests: Vec<Request>,
     cjs_exports: Vec<String>,
+    /// See [`Transformed::exports`].
+    exports: Vec<String>,
     try_depth: usize,
     /// Assigns `module.exports` or `exports.x`.
     assigns_exports: bool,
@@ -360,7 +381,14 @@ impl Collector<'_> {
     #[expect(clippy::too_many_arguments)]
     fn push(&mut self, statement: u32, specifier: &str, span: Span, kind: RequestKind, attributes: Attributes, names: Vec<String>) {
         let optional = kind == RequestKind::Require && self.try_depth > 0;
-        self.requests.push(Request { specifier: specifier.to_string(), span, statement, kind, attributes, names, optional });
+        self.requests.push(Request { specifier: specifier.to_string(), span, statement, kind, attributes, names, optional, reexport: None });
+    }
+
+    /// The request just pushed re-exports `reexport` of its target.
+    fn reexports(&mut self, reexport: Reexport) {
+        if let Some(last) = self.requests.last_mut() {
+            last.reexport = Some(reexport);
+        }
     }
 
     /// `import`/`export ... from` at the top level.
@@ -382,12 +410,32 @@ impl Collector<'_> {
                 Statement::ExportAllDeclaration(decl) => {
                     let attributes = with_clause(decl.with_clause.as_deref());
                     self.push(decl.span.start, &decl.source.value, decl.source.span, RequestKind::Static, attributes, vec!["*".into()]);
+                    self.reexports(match &decl.exported {
+                        Some(name) => Reexport::Namespace(export_name(name)),
+                        None => Reexport::Star,
+                    });
                 }
                 Statement::ExportFromDeclaration(decl) => {
                     let names = decl.specifiers.iter().map(|s| export_name(&s.local)).collect();
                     let attributes = with_clause(decl.with_clause.as_deref());
                     self.push(decl.span.start, &decl.source.value, decl.source.span, RequestKind::Static, attributes, names);
+                    let pairs = decl.specifiers.iter().map(|s| (export_name(&s.exported), export_name(&s.local))).collect();
+                    self.reexports(Reexport::Named(pairs));
                 }
+                Statement::ExportDefaultDeclaration(_) => self.exports.push("default".into()),
+                Statement::ExportNamedDeclaration(decl) => {
+                    self.exports.extend(decl.specifiers.iter().map(|s| export_name(&s.exported)));
+                }
+                Statement::ExportDeclaration(decl) => match &decl.declaration {
+                    Declaration::VariableDeclaration(variables) => {
+                        for declarator in &variables.declarations {
+                            self.exports.extend(declarator.id.get_binding_identifiers().iter().map(|id| id.name.to_string()));
+                        }
+                    }
+                    // Functions, classes, and whatever TypeScript left (it
+                    // has removed the types by now).
+                    other => self.exports.extend(other.id().map(|id| id.name.to_string())),
+                },
                 _ => {}
             }
         }
@@ -542,7 +590,7 @@ pub(crate) fn static_imports(text: &str) -> Vec<(String, usize)> {
         return Vec::new();
     }
     let scoping = Scoping::default();
-    let mut collector = Collector { scoping: &scoping, format: Format::Esm, requests: Vec::new(), cjs_exports: Vec::new(), try_depth: 0, assigns_exports: false };
+    let mut collector = Collector { scoping: &scoping, format: Format::Esm, requests: Vec::new(), cjs_exports: Vec::new(), exports: Vec::new(), try_depth: 0, assigns_exports: false };
     collector.module_declarations(&parsed.program.body);
     collector.requests.into_iter().map(|r| (r.specifier, r.span.start as usize)).collect()
 }

@@ -233,3 +233,99 @@ fn a_required_helper_is_its_default_export() {
     assert!(registry.text.contains("import m1 from \"kiln:runtime/helpers/decorate\";"), "{}", registry.text);
     assert!(registry.text.contains("{ value: m1, filename: \"kiln:runtime/helpers/decorate\" }"), "{}", registry.text);
 }
+
+fn names(g: &Graph) -> Vec<&str> {
+    g.modules.iter().map(|m| m.name.as_str()).collect()
+}
+
+#[test]
+fn unused_modules_of_side_effect_free_packages_are_left_out() {
+    let index = "export * from './a.js';\nexport * from './b.js';\nexport { default as c, cc } from './c.js';\nimport './d.js';\n";
+    let dir = project(&[
+        ("main.mjs", "import { a } from 'lib';\nconsole.log(a);\n"),
+        ("node_modules/lib/package.json", r#"{ "name": "lib", "type": "module", "sideEffects": false, "exports": "./index.js" }"#),
+        ("node_modules/lib/index.js", index),
+        ("node_modules/lib/a.js", "import { helper } from './helper.js';\nexport const a = helper();\n"),
+        ("node_modules/lib/helper.js", "export const helper = () => 1;\nexport const unused = 2;\n"),
+        ("node_modules/lib/b.js", "export const b = 2;\n"),
+        ("node_modules/lib/c.js", "export default 3;\nexport const cc = 4;\n"),
+        ("node_modules/lib/d.js", "export const d = 5;\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(names(&g), ["kiln:unused", "kiln:unused/1", "node_modules/lib/a.js", "node_modules/lib/helper.js", "node_modules/lib/index.js"]);
+    // The index is kept as written; what it re-exports of left-out modules
+    // links to stubs.
+    assert_eq!(g.module("node_modules/lib/index.js").unwrap().text, index);
+    assert_eq!(target(&g, "node_modules/lib/index.js", "./a.js"), Some("node_modules/lib/a.js"));
+    assert_eq!(target(&g, "node_modules/lib/index.js", "./b.js"), Some("kiln:unused"));
+    assert_eq!(target(&g, "node_modules/lib/index.js", "./d.js"), Some("kiln:unused"));
+    assert_eq!(target(&g, "node_modules/lib/index.js", "./c.js"), Some("kiln:unused/1"));
+    assert_eq!(g.module("kiln:unused/1").unwrap().text, "let unused;\nexport { unused as cc, unused as default };\n");
+    assert!(!g.imports.iter().any(|i| i.importer.ends_with("b.js") || i.name.ends_with("b.js")));
+
+    // A namespace import uses everything.
+    std::fs::write(dir.path().join("main.mjs"), "import * as lib from 'lib';\nconsole.log(Object.keys(lib));\n").unwrap();
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(names(&g), ["kiln:unused", "node_modules/lib/a.js", "node_modules/lib/b.js", "node_modules/lib/c.js", "node_modules/lib/helper.js", "node_modules/lib/index.js"]);
+}
+
+#[test]
+fn side_effects_come_from_the_package_root_and_globs_keep_what_they_match() {
+    let dir = project(&[
+        ("main.mjs", "import { a } from 'lib';\nimport 'lib/polyfill';\nimport 'lib/pure';\nconsole.log(a);\n"),
+        ("node_modules/lib/package.json", r#"{ "name": "lib", "type": "module", "sideEffects": ["./esm/polyfill.js"], "exports": { ".": "./esm/index.js", "./*": "./esm/*.js" } }"#),
+        // A stub without a name or the field: the root's word holds.
+        ("node_modules/lib/esm/package.json", r#"{ "type": "module" }"#),
+        ("node_modules/lib/esm/index.js", "export * from './a.js';\nexport * from './b.js';\n"),
+        ("node_modules/lib/esm/a.js", "export const a = 1;\n"),
+        ("node_modules/lib/esm/b.js", "export const b = 2;\n"),
+        ("node_modules/lib/esm/polyfill.js", "globalThis.filled = true;\n"),
+        ("node_modules/lib/esm/pure.js", "export const pure = 3;\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(names(&g), ["kiln:unused", "node_modules/lib/esm/a.js", "node_modules/lib/esm/index.js", "node_modules/lib/esm/polyfill.js"]);
+    assert_eq!(target(&g, "main.mjs", "lib/pure"), Some("kiln:unused"));
+
+    // Without the field, nothing is left out.
+    std::fs::write(dir.path().join("node_modules/lib/package.json"), r#"{ "name": "lib", "type": "module", "exports": { ".": "./esm/index.js", "./*": "./esm/*.js" } }"#).unwrap();
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(g.modules.len(), 5, "{:?}", names(&g));
+}
+
+#[test]
+fn a_nested_package_json_without_the_field_defers_to_the_package_root() {
+    // Outside node_modules (a workspace package, followed through its
+    // symlink) the nearest package.json is the nested one.
+    let dir = project(&[
+        ("main.mjs", "import { a } from './packages/lib/esm/index.js';\nconsole.log(a);\n"),
+        ("packages/lib/package.json", r#"{ "name": "lib", "sideEffects": false }"#),
+        ("packages/lib/esm/package.json", r#"{ "type": "module" }"#),
+        ("packages/lib/esm/index.js", "export * from './a.js';\nexport * from './b.js';\n"),
+        ("packages/lib/esm/a.js", "export const a = 1;\n"),
+        ("packages/lib/esm/b.js", "export const b = 2;\n"),
+        // Another package below: its own root (a name, no field) decides.
+        ("packages/lib/esm/vendor/package.json", r#"{ "name": "vendor" }"#),
+        ("packages/lib/esm/vendor/index.js", "export const v = 3;\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(names(&g), ["kiln:unused", "packages/lib/esm/a.js", "packages/lib/esm/index.js"]);
+    std::fs::write(dir.path().join("packages/lib/esm/index.js"), "export * from './a.js';\nimport './vendor/index.js';\n").unwrap();
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(names(&g), ["packages/lib/esm/a.js", "packages/lib/esm/index.js", "packages/lib/esm/vendor/index.js"]);
+}
+
+#[test]
+fn the_helpers_of_a_left_out_file_are_left_out_with_it() {
+    let dir = project(&[
+        ("main.mjs", "import { a } from 'lib';\nconsole.log(a);\n"),
+        ("node_modules/lib/package.json", r#"{ "name": "lib", "type": "module", "sideEffects": false, "exports": "./index.js" }"#),
+        ("node_modules/lib/index.js", "export * from './a.js';\nexport * from './decorated.js';\n"),
+        ("node_modules/lib/a.js", "export const a = 1;\n"),
+        ("node_modules/lib/decorated.js", "const d = (v) => v;\nexport class A {\n  @d m() {}\n}\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(names(&g), ["kiln:unused", "node_modules/lib/a.js", "node_modules/lib/index.js"]);
+    std::fs::write(dir.path().join("main.mjs"), "import { A } from 'lib';\nconsole.log(A);\n").unwrap();
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert!(names(&g).contains(&"kiln:runtime/helpers/esDecorate"), "{:?}", names(&g));
+}
