@@ -81,8 +81,10 @@ impl SharedEngine {
 
     /// The program module of `program`, the state of this engine after
     /// `kiln.init_program`. `invoked` names function mode's wasm exports,
-    /// in `--invoke` order (empty for a script or module program).
-    pub(crate) fn program_module(&self, program: &kiln_snapshot::InitState, invoked: &[String]) -> Result<Vec<u8>, Error> {
+    /// in `--invoke` order (empty for a script or module program). For
+    /// [`DynamicFor::Fuel`](crate::DynamicFor::Fuel), always as data
+    /// segments: the records' loop costs ~25 fuel per run of changed bytes.
+    pub(crate) fn program_module(&self, program: &kiln_snapshot::InitState, invoked: &[String], priority: crate::DynamicFor) -> Result<Vec<u8>, Error> {
         if program.globals != self.globals {
             return Err(Error::Rewrite("building the program changed the shared engine's globals: it cannot be a dynamic module".into()));
         }
@@ -95,8 +97,11 @@ impl SharedEngine {
         // and the record layout uses it as scratch space.
         let runs = |gap| patch(&self.image, &after, self.stack_top, self.host_stack_cell.clone(), gap);
         let segments = Patch { grow_pages, layout: Layout::segments(runs(SEGMENT_GAP), self.image.len()) };
-        let records = Patch { grow_pages, layout: Layout::records(&runs(RECORD_GAP), self.stack_top)? };
         let segments = encode_program(&self.namespace, invoked, &segments)?;
+        if priority == crate::DynamicFor::Fuel {
+            return Ok(segments);
+        }
+        let records = Patch { grow_pages, layout: Layout::records(&runs(RECORD_GAP), self.stack_top)? };
         let records = encode_program(&self.namespace, invoked, &records)?;
         Ok(if records.len() < segments.len() { records } else { segments })
     }

@@ -85,6 +85,19 @@ impl Profile {
     }
 }
 
+/// What a dynamic module is made as small as possible in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DynamicFor {
+    /// Bytes: a lone classic script ships as bytecode (read on every run),
+    /// anything else as the smaller of the two memory-image layouts.
+    #[default]
+    Bytes,
+    /// Fuel per run: always the memory image, as data segments that the
+    /// host writes at instantiation, so that nothing is read or unpacked
+    /// per run and a run costs what the static module's does. Larger.
+    Fuel,
+}
+
 /// A compiled module and what it took to make it.
 #[derive(Debug)]
 pub struct Compiled {
@@ -126,6 +139,8 @@ pub struct Compiler {
     frontend: kiln_frontend::Options,
     /// Build dynamic modules (see [`Compiler::dynamic`]).
     dynamic: bool,
+    /// What dynamic modules are made small in.
+    dynamic_for: DynamicFor,
     /// Where the shared engine is kept across processes, if anywhere.
     cache: Option<ModuleCache>,
     /// The shared engine of the last dynamic build, by what it was made of.
@@ -164,6 +179,7 @@ impl Compiler {
             limits: kiln_abi::BuildLimits { max_memory: Some(DEFAULT_BUILD_MAX_MEMORY) },
             frontend: kiln_frontend::Options::default(),
             dynamic: false,
+            dynamic_for: DynamicFor::default(),
             cache: None,
             shared_engine: std::sync::Mutex::new(None),
         })
@@ -245,6 +261,13 @@ impl Compiler {
         self
     }
 
+    /// What dynamic modules are made as small as possible in (bytes unless
+    /// told otherwise).
+    pub fn dynamic_for(&mut self, priority: DynamicFor) -> &mut Self {
+        self.dynamic_for = priority;
+        self
+    }
+
     /// The shared engine that dynamic modules built by this compiler link
     /// against: this compiler's engine (its profile, `--eval`) pre-initialized
     /// without a program. Made once per compiler.
@@ -306,6 +329,7 @@ impl Compiler {
         let frontend = started.elapsed();
         let shared = if self.dynamic { Some(self.shared_engine()?) } else { None };
         if let Some(shared) = &shared
+            && self.dynamic_for == DynamicFor::Bytes
             && let Some(compiled) = self.bytecode_module(shared, &program, frontend)?
         {
             return Ok(compiled);
@@ -315,7 +339,7 @@ impl Compiler {
             Some(shared) => {
                 let state = self.snapshotter.run_for_state(&shared.snapshot, kiln_abi::exports::INIT_PROGRAM, &init_input).map_err(|e| self.init_error(e, &program))?;
                 let started = Instant::now();
-                (shared.program_module(&state, &rewrite.invoked)?, state.stderr, state.timings, started)
+                (shared.program_module(&state, &rewrite.invoked, self.dynamic_for)?, state.stderr, state.timings, started)
             }
             None => {
                 let snapshot = self.snapshotter.preinitialize(self.engine, &init_input).map_err(|e| self.init_error(e, &program))?;

@@ -126,6 +126,39 @@ fn the_discount_script_fits_its_budget_and_costs_about_what_its_static_build_doe
     assert!(linked as f64 <= own as f64 * 1.3, "dynamic {linked} fuel against static {own}: more than 1.3x");
 }
 
+/// `--dynamic-for fuel`: what a run of a tiny program costs, when bytes
+/// matter less than instructions. The bytecode form pays ~7,000 fuel per
+/// run to read hello world's bytecode (2.4x its static build); the image
+/// as data segments pays nothing per run.
+#[test]
+fn built_for_fuel_a_dynamic_module_costs_what_its_static_build_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = shared_engine();
+    let programs = [
+        ("hello.js", "console.log('hello from a dynamic module')\n"),
+        ("empty.js", "\n"),
+        ("module.mjs", "const n = await Promise.resolve(6 * 7);\nconsole.log(`n = ${n}`);\n"),
+    ];
+    for (name, source) in programs {
+        let for_fuel = build_dynamic(dir.path(), name, source, &["--dynamic-for", "fuel"]);
+        let for_bytes = build_dynamic(dir.path(), name, source, &[]);
+        let fixed = build_in(dir.path(), name, &[]);
+        let run = run_both_linked(dir.path(), &for_fuel, &engine, "_start", b"");
+        assert_eq!(run, run_both_linked(dir.path(), &for_bytes, &engine, "_start", b""), "{name}: both forms run alike");
+        assert_eq!((run.status, run.stderr.as_str()), (Some(0), ""), "{name}");
+        assert_eq!(run_wasmtime_cli(dir.path(), &for_fuel, &namespace_of(&[]), &engine, None, b""), run, "{name}: wasmtime run --preload");
+        let (linked, own) = (stats_fuel(dir.path(), &for_fuel, Some(&engine), b""), stats_fuel(dir.path(), &fixed, None, b""));
+        eprintln!("{name}: built for fuel, dynamic {linked} fuel against static {own}");
+        assert!(linked as f64 <= own as f64 * 1.3, "{name}: built for fuel, dynamic {linked} fuel against static {own}: more than 1.3x");
+        let inspect = run_with_stdin(kiln(dir.path()).arg("inspect").arg(&for_fuel), b"");
+        assert!(String::from_utf8_lossy(&inspect.stdout).contains("memory image"), "{name}: {}", String::from_utf8_lossy(&inspect.stdout));
+    }
+    // Only with --dynamic.
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "-q", "hello.js", "--dynamic-for", "fuel", "-o", "x.wasm"]), b"");
+    assert_eq!(output.status.code(), Some(2), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(!dir.path().join("x.wasm").exists());
+}
+
 #[test]
 fn function_mode_exports_each_target_and_runs_its_top_level_once_at_build_time() {
     let dir = tempfile::tempdir().unwrap();
