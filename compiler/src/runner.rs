@@ -137,15 +137,8 @@ pub struct RunReport {
 pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunReport, Error> {
     // Wasm runs on the calling thread's stack; give it a thread whose stack
     // holds the wasm stack limit plus room for the host's own frames.
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("kiln-run".into())
-            .stack_size(WASM_STACK + HOST_STACK)
-            .spawn_scoped(scope, || run_on_this_thread(name, wasm, options))
-            .map_err(|e| Error::Run(format!("starting the run thread: {e}")))?
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-    })
+    kiln_host::on_large_stack("kiln-run", WASM_STACK + HOST_STACK, || run_on_this_thread(name, wasm, options))
+        .map_err(|e| Error::Run(format!("starting the run thread: {e}")))?
 }
 
 /// The native stack a module's wasm frames may use (wasmtime's default is
@@ -248,7 +241,7 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state| &mut state.wasi).map_err(|e| Error::Run(format!("linking WASI: {e:#}")))?;
 
     store.set_epoch_deadline(1);
-    let watchdog = options.timeout.map(|limit| start_watchdog(engine.clone(), limit));
+    let watchdog = options.timeout.map(|limit| kiln_host::Watchdog::start(&engine, limit));
     let started = Instant::now();
     let stack_cell = host_stack_cell(linked.as_ref().map_or(wasm, |(engine_wasm, _)| engine_wasm.as_slice()));
     let result = (|| {
@@ -368,26 +361,3 @@ fn tell_host_stack(store: &mut Store<RunState>, instance: &wasmtime::Instance, c
     memory.write(&mut *store, cell as usize, &size.to_le_bytes()).map_err(|_| wasmtime::format_err!("the module's host-stack cell lies outside its memory"))
 }
 
-/// A thread that interrupts the engine's running modules when the time limit
-/// passes, unless stopped first.
-struct Watchdog {
-    cancel: std::sync::mpsc::Sender<()>,
-    thread: std::thread::JoinHandle<()>,
-}
-
-fn start_watchdog(engine: Engine, limit: Duration) -> Watchdog {
-    let (cancel, cancelled) = std::sync::mpsc::channel::<()>();
-    let thread = std::thread::spawn(move || {
-        if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = cancelled.recv_timeout(limit) {
-            engine.increment_epoch();
-        }
-    });
-    Watchdog { cancel, thread }
-}
-
-impl Watchdog {
-    fn stop(self) {
-        let _ = self.cancel.send(());
-        let _ = self.thread.join();
-    }
-}

@@ -11,16 +11,20 @@
 //!   minimum 0) and the memory that makes it the real one again, so that
 //!   modules differing only in their data share one compiled artifact
 //!   ([`ModuleCache::load_or_compile_split`]);
-//! - [`write_atomically`]: the one temp-file-and-rename writer.
+//! - [`write_atomically`]: the one temp-file-and-rename writer;
+//! - [`on_large_stack`] and [`Watchdog`]: wasm called on a thread with room
+//!   for its stack, under a time limit (epoch interruption).
 
 #![deny(missing_docs)]
 
 mod cache;
 mod canonical;
 mod incremental;
+mod watched;
 mod write;
 
 pub use cache::{DEFAULT_CACHE_LIMIT, ModuleCache};
 pub use canonical::Split;
 pub use incremental::IncrementalStore;
+pub use watched::{Watchdog, on_large_stack};
 pub use write::write_atomically;

@@ -312,24 +312,11 @@ impl Snapshotter {
         // One epoch tick ends the init: the watchdog below ticks once the
         // limit passes, unless the init has finished (and said so) first.
         store.set_epoch_deadline(1);
-        let (finished, watched) = std::sync::mpsc::channel::<()>();
-        let engine = self.engine.clone();
         let limit = self.init_time_limit;
-        let called = std::thread::scope(|scope| {
-            scope.spawn(move || {
-                if let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = watched.recv_timeout(limit) {
-                    engine.increment_epoch();
-                }
-            });
-            let called = std::thread::Builder::new()
-                .name("kiln-init".into())
-                .stack_size(INIT_HOST_STACK)
-                .spawn_scoped(scope, || call_init(&mut store, &instance, init_func))
-                .map_err(|e| SnapshotError::Wasm(format!("starting the init thread: {e}")))
-                .and_then(|thread| thread.join().map_err(|_| SnapshotError::Wasm("the init thread panicked".into())));
-            drop(finished);
-            called
-        })?;
+        let watchdog = kiln_host::Watchdog::start(&self.engine, limit);
+        let called = kiln_host::on_large_stack("kiln-init", INIT_HOST_STACK, || call_init(&mut store, &instance, init_func));
+        watchdog.stop();
+        let called = called.map_err(|e| SnapshotError::Wasm(format!("starting the init thread: {e}")))?;
         let stderr = stderr.contents().to_vec();
         match called {
             Ok(()) => match read_report(&mut store, &instance)? {
