@@ -282,3 +282,19 @@ fn values_made_in_place_survive_the_collector_and_are_freed() {
         assert!(after.malloc_size <= before.malloc_size + 4096, "bytes: {} before, {} after", before.malloc_size, after.malloc_size);
     });
 }
+
+/// The byte comparison behind key and value prediction, at every length
+/// around its word sizes and with a difference at every position.
+#[test]
+fn same_compares_every_byte() {
+    let a: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+    for n in 0..=a.len() {
+        assert!(super::same(&a[..n], &a[..n]), "length {n}");
+        assert!(!super::same(&a[..n], &a[..n.saturating_sub(1)]) || n == 0, "lengths {n} and {}", n.saturating_sub(1));
+        for i in 0..n {
+            let mut b = a[..n].to_vec();
+            b[i] ^= 0x20;
+            assert!(!super::same(&a[..n], &b), "length {n}, differing at {i}");
+        }
+    }
+}
