@@ -67,6 +67,7 @@ pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::J
         key_misses: Vec::new(),
         factory: None,
         ascii: false,
+        units: Vec::new(),
     };
     if parser.direct {
         // An empty object held for the parse: the shape every new object
@@ -150,6 +151,8 @@ struct Parser<'a> {
     factory: Option<Factory>,
     /// Whether the last string read had only ASCII bytes in the source.
     ascii: bool,
+    /// A non-ASCII string value's UTF-16 units.
+    units: Vec<u16>,
 }
 
 /// A key's string values stop being cached after this many misses.
@@ -596,7 +599,9 @@ impl Parser<'_> {
                 }
             }
         }
-        let text = self.string_text()?;
+        // Strings made in place are validated as they are decoded.
+        let in_place = self.factory.as_ref().is_some_and(Factory::makes_strings);
+        let text = self.string_text(!in_place)?;
         let bytes = text.bytes(self.src, &self.scratch);
         let cached = bytes.len() <= CACHED_STRING_MAX && (parent == 0 || self.key_misses[parent as usize - 1] < KEY_MISSES_MAX);
         let hash = if cached { ByteCache::<qjs::JSValue>::hash(bytes) } else { 0 };
@@ -607,10 +612,17 @@ impl Parser<'_> {
             // SAFETY: a live string the cache holds a reference to.
             return Ok(unsafe { qjs::JS_DupValue(self.ctx, self.strings.entry(index).1) });
         }
-        // An ASCII string without escapes is made in place when it can be.
+        // Made in place when it can be: an ASCII string without escapes
+        // as it is, any other decoded to UTF-16 first (which is where its
+        // bytes are checked to be UTF-8: a cached string's are).
         let made = match (&self.factory, &text) {
             // SAFETY: `ctx` is live; the bytes are ASCII.
             (Some(factory), Text::Source(..)) if self.ascii => unsafe { factory.ascii_string(self.ctx, bytes) },
+            (Some(factory), _) if in_place => {
+                let wide = utf8_to_utf16(bytes, &mut self.units).ok_or(Stop::Fallback)?;
+                // SAFETY: `ctx` is live; `wide` is as the decoding found.
+                unsafe { factory.utf16_string(self.ctx, &self.units, wide) }
+            }
             _ => None,
         };
         let value = match made {
@@ -644,7 +656,7 @@ impl Parser<'_> {
                 return Ok((atom, predicted));
             }
         }
-        let text = self.string_text()?;
+        let text = self.string_text(true)?;
         let bytes = text.bytes(self.src, &self.scratch);
         let hash = ByteCache::<qjs::JSAtom>::hash(bytes);
         if let Some(index) = self.atoms.find(bytes, hash) {
@@ -668,8 +680,9 @@ impl Parser<'_> {
 
     /// Reads a string's text up to and past its closing quote (the opening
     /// one is consumed): a slice of the source when it has no escapes, else
-    /// decoded into `scratch`.
-    fn string_text(&mut self) -> Result<Text, Stop> {
+    /// decoded into `scratch`. With `validate`, non-ASCII text that is not
+    /// UTF-8 is [`Stop::Fallback`]; without, the caller checks it.
+    fn string_text(&mut self, validate: bool) -> Result<Text, Stop> {
         let src = self.src;
         let start = self.pos;
         let mut i = start;
@@ -708,7 +721,7 @@ impl Parser<'_> {
             }
         }
         self.pos = i + 1;
-        if !ascii && std::str::from_utf8(&src[start..i]).is_err() {
+        if validate && !ascii && std::str::from_utf8(&src[start..i]).is_err() {
             // Not UTF-8 (lone surrogates from a JS string included):
             // QuickJS decodes such bytes its own way.
             return Err(Stop::Fallback);
@@ -774,6 +787,66 @@ impl Text {
             Text::Scratch => scratch,
         }
     }
+}
+
+/// Decodes `text` into `units` (cleared first); whether some unit is above
+/// 0xFF, `None` if `text` is not UTF-8 (exactly what `str::from_utf8`
+/// refuses: overlong forms, surrogates, code points above U+10FFFF,
+/// truncated sequences).
+pub(super) fn utf8_to_utf16(text: &[u8], units: &mut Vec<u16>) -> Option<bool> {
+    units.clear();
+    // A byte gives at most one unit (four give two).
+    units.reserve(text.len());
+    let out = units.as_mut_ptr();
+    let mut n = 0;
+    let mut high = 0u32;
+    let mut i = 0;
+    while let Some(&lead) = text.get(i) {
+        let lead = u32::from(lead);
+        let c = if lead < 0x80 {
+            i += 1;
+            lead
+        } else {
+            let next = |k: usize| text.get(i + k).map(|&b| u32::from(b)).filter(|b| b & 0xC0 == 0x80).map(|b| b & 0x3F);
+            let (c, len) = match lead {
+                0xC2..=0xDF => ((lead & 0x1F) << 6 | next(1)?, 2),
+                0xE0..=0xEF => {
+                    let c = (lead & 0x0F) << 12 | next(1)? << 6 | next(2)?;
+                    if c < 0x800 || (0xD800..=0xDFFF).contains(&c) {
+                        return None;
+                    }
+                    (c, 3)
+                }
+                0xF0..=0xF4 => {
+                    let c = (lead & 0x07) << 18 | next(1)? << 12 | next(2)? << 6 | next(3)?;
+                    if !(0x10000..=0x10FFFF).contains(&c) {
+                        return None;
+                    }
+                    (c, 4)
+                }
+                _ => return None,
+            };
+            i += len;
+            c
+        };
+        high |= c;
+        // SAFETY: no sequence gives more units than it has bytes, so `n`
+        // stays within `i`, within the capacity reserved.
+        unsafe {
+            if c < 0x10000 {
+                out.add(n).write(c as u16);
+                n += 1;
+            } else {
+                let c = c - 0x10000;
+                out.add(n).write(0xD800 | (c >> 10) as u16);
+                out.add(n + 1).write(0xDC00 | (c & 0x3FF) as u16);
+                n += 2;
+            }
+        }
+    }
+    // SAFETY: `n` units written.
+    unsafe { units.set_len(n) };
+    Some(high > 0xFF)
 }
 
 /// Four hex digits at `i`.

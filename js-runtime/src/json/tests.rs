@@ -298,3 +298,89 @@ fn same_compares_every_byte() {
         }
     }
 }
+
+/// The decoder of non-ASCII string values accepts exactly the UTF-8 that
+/// `str::from_utf8` accepts and gives the units `encode_utf16` gives.
+#[test]
+fn utf8_decoding_is_exactly_utf8() {
+    let tails = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF];
+    let mut units = Vec::new();
+    let mut checked = 0;
+    for lead in 0..=255u8 {
+        let mut texts = vec![vec![lead]];
+        for &b1 in &tails {
+            texts.push(vec![lead, b1]);
+            for &b2 in &tails {
+                texts.push(vec![b'x', lead, b1, b2]);
+                for &b3 in &tails {
+                    texts.push(vec![lead, b1, b2, b3, b'y']);
+                }
+            }
+        }
+        for text in texts {
+            let decoded = super::parse::utf8_to_utf16(&text, &mut units);
+            match std::str::from_utf8(&text) {
+                Ok(s) => {
+                    let expected: Vec<u16> = s.encode_utf16().collect();
+                    assert_eq!(decoded, Some(expected.iter().any(|&u| u > 0xFF)), "{text:x?}");
+                    assert_eq!(units, expected, "{text:x?}");
+                }
+                Err(_) => assert_eq!(decoded, None, "{text:x?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300_000);
+}
+
+/// Strings made in place are the strings `JS_NewStringLen` makes of the
+/// same text: 8-bit for Latin-1 text, else 16-bit, the same characters.
+#[test]
+fn strings_made_in_place_are_quickjs_strings() {
+    use crate::internals::{self, Chars};
+    use rquickjs::qjs;
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        let raw = ctx.as_raw().as_ptr();
+        assert!(unsafe { internals::available(raw) });
+        let long = format!("{}é ✓", "x".repeat(40));
+        let cases: Vec<(String, String)> = [
+            ("é", "é"),
+            ("aé", "aé"),
+            ("ÿ", "ÿ"),
+            ("\u{100}", "\u{100}"),
+            ("Variant é ✓ 0", "Variant é ✓ 0"),
+            ("a😀b", "a😀b"),
+            ("\\u00e9", "é"),
+            ("a\\n\\u2713", "a\n✓"),
+            ("\\ud83d\\ude00", "😀"),
+            ("tab\\t", "tab\t"),
+            (&long, &long),
+        ]
+        .iter()
+        .map(|&(json, text)| (json.to_string(), text.to_string()))
+        .collect();
+        for (json, text) in cases {
+            // Twice: the second one may come from the cache.
+            let doc = format!("[\"{json}\",\"{json}\"]");
+            // SAFETY: a live context; the values are freed here.
+            unsafe {
+                let parsed = super::parse::fast(raw, doc.as_bytes()).unwrap_or_else(|_| panic!("{doc} parses natively"));
+                let expected = qjs::JS_NewStringLen(raw, text.as_ptr().cast(), text.len() as _);
+                for i in 0..2 {
+                    let made = qjs::JS_GetPropertyUint32(raw, parsed, i);
+                    let same = match (internals::chars(made), internals::chars(expected)) {
+                        (Some(Chars::Latin1(a)), Some(Chars::Latin1(b))) => a == b,
+                        (Some(Chars::Utf16(a)), Some(Chars::Utf16(b))) => a == b,
+                        _ => false,
+                    };
+                    assert!(same, "{doc}: element {i} is not QuickJS's string of {text:?}");
+                    qjs::JS_FreeValue(raw, made);
+                }
+                qjs::JS_FreeValue(raw, expected);
+                qjs::JS_FreeValue(raw, parsed);
+            }
+        }
+    });
+}
