@@ -206,7 +206,7 @@ impl Drop for Building {
 
 /// The bytes that end a run of plain string characters: a quote, a
 /// backslash, a control character, the start of a non-ASCII sequence.
-static SPECIAL: [bool; 256] = {
+pub(super) static SPECIAL: [bool; 256] = {
     let mut table = [true; 256];
     let mut b = 0x20;
     while b < 0x80 {
@@ -217,6 +217,20 @@ static SPECIAL: [bool; 256] = {
     table[b'\\' as usize] = true;
     table
 };
+
+/// The high bit of each byte of `word` (read little-endian) that may end a
+/// run of plain string characters ([`SPECIAL`]). The lowest one set is
+/// exactly the first such byte: the subtractions borrow only upwards, and
+/// only from such bytes (a byte >= 0x80 is caught by its own high bit,
+/// which also covers the others' false positives there).
+#[inline]
+pub(super) fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let below_space = word.wrapping_sub(ONES * 0x20);
+    let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES);
+    let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+    (word | below_space | quote | backslash) & (ONES * 0x80)
+}
 
 impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
@@ -691,17 +705,25 @@ impl Parser<'_> {
         // Start of the bytes not yet copied to `scratch` (once escaped).
         let mut run = start;
         loop {
-            while let Some(chunk) = src.get(i..i + 8) {
-                let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-                if !super::stringify::plain_word(word) {
-                    break;
+            // Eight bytes a step while eight are left, then byte by byte.
+            let b = loop {
+                match src.get(i..i + 8) {
+                    Some(chunk) => {
+                        let special = special_bytes(u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]));
+                        if special != 0 {
+                            i += (special.trailing_zeros() / 8) as usize;
+                            break src[i];
+                        }
+                        i += 8;
+                    }
+                    None => {
+                        while i < src.len() && !SPECIAL[usize::from(src[i])] {
+                            i += 1;
+                        }
+                        break *src.get(i).ok_or(Stop::Fallback)?;
+                    }
                 }
-                i += 8;
-            }
-            while i < src.len() && !SPECIAL[usize::from(src[i])] {
-                i += 1;
-            }
-            let b = *src.get(i).ok_or(Stop::Fallback)?;
+            };
             match b {
                 b'"' => break,
                 b'\\' => {
@@ -714,8 +736,12 @@ impl Parser<'_> {
                     run = i;
                 }
                 0x80.. => {
+                    // The whole non-ASCII sequence (and any next to it).
                     ascii = false;
                     i += 1;
+                    while src.get(i).is_some_and(|&b| b >= 0x80) {
+                        i += 1;
+                    }
                 }
                 _ => return Err(Stop::Fallback), // a control character
             }

@@ -384,3 +384,25 @@ fn strings_made_in_place_are_quickjs_strings() {
         }
     });
 }
+
+/// The word-at-a-time scan of strings finds the first byte that ends a
+/// plain run, whatever the bytes after it: every byte value at every
+/// position, after plain bytes and before any bytes.
+#[test]
+fn the_string_scan_finds_the_first_special_byte() {
+    use super::parse::{SPECIAL, special_bytes};
+    let fillers = [0x00u8, 0x1F, b'"', b'\\', 0x80, 0xFF, b'a', b' '];
+    for at in 0..8 {
+        for b in 0..=255u8 {
+            for &after in &fillers {
+                let mut bytes = [after; 8];
+                bytes[..at].fill(b'x');
+                bytes[at] = b;
+                let first = bytes.iter().position(|&b| SPECIAL[usize::from(b)]);
+                let special = special_bytes(u64::from_le_bytes(bytes));
+                let found = (special != 0).then(|| (special.trailing_zeros() / 8) as usize);
+                assert_eq!(found, first, "{bytes:x?}");
+            }
+        }
+    }
+}
