@@ -339,7 +339,7 @@ impl<V: Copy> ByteCache<V> {
 /// of 8 bytes, the last one overlapping the one before (a key or a short
 /// value is one or two words, and a byte loop costs ~16 instructions a
 /// byte in wasm).
-#[inline]
+#[inline(always)]
 fn same(a: &[u8], b: &[u8]) -> bool {
     let n = a.len();
     if n != b.len() {
