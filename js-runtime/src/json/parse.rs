@@ -148,6 +148,10 @@ struct KeyInfo {
     /// usually that one, and checking the text for it costs less than
     /// hashing and looking it up.
     next: u32,
+    /// The one that followed it before, when that differs: a key can
+    /// appear in two kinds of objects ("id" of a line, then of its
+    /// product), each with its own next key.
+    other: u32,
     /// For a first key: the template last used for an object starting with
     /// it, plus one (0: none).
     template: u32,
@@ -349,6 +353,7 @@ impl Parser<'_> {
         }
         let parent = std::mem::take(&mut self.parent_key);
         let mut predicted = if parent == 0 { self.first_key[depth] } else { self.key_info[parent as usize - 1].first };
+        let mut other = 0u32;
         let mut previous = 0u32;
         let mut first = 0u32;
         // The position in a local between the calls that read it.
@@ -366,20 +371,31 @@ impl Parser<'_> {
                     i += info.quoted.len as usize;
                     (info.atom, predicted)
                 }
-                _ => {
-                    self.pos = i;
-                    let found = self.key()?;
-                    i = self.pos;
-                    found
-                }
+                _ => match other.checked_sub(1).map(|p| self.key_info[p as usize]) {
+                    Some(info) if info.quoted.at(&self.quoted, src, i) => {
+                        i += info.quoted.len as usize;
+                        (info.atom, other)
+                    }
+                    _ => {
+                        self.pos = i;
+                        let found = self.key()?;
+                        i = self.pos;
+                        found
+                    }
+                },
             };
             if previous == 0 {
                 first = entry;
             } else {
-                self.key_info[previous as usize - 1].next = entry;
+                let info = &mut self.key_info[previous as usize - 1];
+                if info.next != entry && info.other != entry {
+                    info.other = info.next;
+                    info.next = entry;
+                }
             }
             previous = entry;
-            predicted = self.key_info[entry as usize - 1].next;
+            let info = self.key_info[entry as usize - 1];
+            (predicted, other) = (info.next, info.other);
             self.keys.push(key);
             i = skip_whitespace(src, i);
             if src.get(i) != Some(&b':') {
@@ -732,7 +748,7 @@ impl Parser<'_> {
         let plain = matches!(text, Text::Source(..)) && !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20);
         let index = self.atoms.insert(bytes, hash, atom);
         let quoted = if plain { Quoted::new(&mut self.quoted, bytes) } else { Quoted::NONE };
-        self.key_info.push(KeyInfo { atom, quoted, next: 0, template: 0, first: 0, string: 0, misses: 0 });
+        self.key_info.push(KeyInfo { atom, quoted, next: 0, other: 0, template: 0, first: 0, string: 0, misses: 0 });
         Ok((atom, index as u32 + 1))
     }
 
