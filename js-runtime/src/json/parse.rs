@@ -40,6 +40,35 @@ const TEMPLATES_MAX: usize = 1024;
 ///
 /// `ctx` is a live context.
 pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::JSValue, Stop> {
+    // No collection while the document is built: it would find nothing of
+    // it to free (every value made is held until the end) and walk all of
+    // it each time, the cost growing with the document (on a 10 MB one,
+    // seven collections cost ~14 fuel per input byte). Afterwards the
+    // threshold moves up as a collection at the end would have moved it,
+    // by half again what the document added (estimated), so that the
+    // next allocation does not start that collection either.
+    // SAFETY: `ctx` is live.
+    let rt = unsafe { qjs::JS_GetRuntime(ctx) };
+    let threshold = unsafe { qjs::JS_GetGCThreshold(rt) };
+    unsafe { qjs::JS_SetGCThreshold(rt, qjs::size_t::MAX) };
+    // SAFETY: per this function's contract.
+    let result = unsafe { parse_all(ctx, src) };
+    // A document's values take about twice its text (the cart documents:
+    // 1.5 to 2.5 times; counting them as they are made costs more than
+    // the guess).
+    let made = src.len().saturating_mul(2);
+    let grown = qjs::size_t::try_from(made.saturating_add(made / 2)).unwrap_or(qjs::size_t::MAX);
+    let after = if result.is_ok() { threshold.saturating_add(grown) } else { threshold };
+    unsafe { qjs::JS_SetGCThreshold(rt, after) };
+    result
+}
+
+/// [`fast`] with collections off.
+///
+/// # Safety
+///
+/// `ctx` is a live context.
+unsafe fn parse_all(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::JSValue, Stop> {
     let mut parser = Parser {
         ctx,
         src,

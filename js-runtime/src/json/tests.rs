@@ -406,3 +406,34 @@ fn the_string_scan_finds_the_first_special_byte() {
         }
     }
 }
+
+/// A parse starts no collection (it would free nothing of the document
+/// and walk all of it each time), and leaves the threshold above what it
+/// made, so that the next allocation does not start one either.
+#[test]
+fn a_parse_starts_no_collection() {
+    use rquickjs::qjs;
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        // SAFETY: the live runtime of this context, inside its lock.
+        let raw_rt = unsafe { qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) };
+        let objects = || {
+            let mut usage = unsafe { std::mem::zeroed::<qjs::JSMemoryUsage>() };
+            unsafe { qjs::JS_ComputeMemoryUsage(raw_rt, &mut usage) };
+            usage.obj_count
+        };
+        // Garbage a collection would free.
+        ctx.eval::<(), _>("for (let i = 0; i < 100; i++) { const a = {}; a.a = a; }").unwrap();
+        let before = objects();
+        // Any allocation that checks the threshold would collect.
+        unsafe { qjs::JS_SetGCThreshold(raw_rt, 1) };
+        let text = format!("[{}]", vec![r#"[{"a":1},[2]]"#; 200].join(","));
+        let value = super::parse(&ctx, text.clone().into_bytes()).unwrap();
+        let after = objects();
+        assert!(after >= before + 601, "{before} objects before, {after} after: a collection ran");
+        let threshold = unsafe { qjs::JS_GetGCThreshold(raw_rt) };
+        assert!(threshold as usize > text.len(), "threshold {threshold}");
+        drop(value);
+    });
+}
