@@ -785,6 +785,9 @@ impl Parser<'_> {
     /// one is consumed): a slice of the source when it has no escapes, else
     /// decoded into `scratch`. With `validate`, non-ASCII text that is not
     /// UTF-8 is [`Stop::Fallback`]; without, the caller checks it.
+    /// Inlined in its two callers: its result returned from a call goes
+    /// through memory, and the call costs about a sixth of a string.
+    #[inline(always)]
     fn string_text(&mut self, validate: bool) -> Result<Text, Stop> {
         let src = self.src;
         let start = self.pos;
