@@ -88,6 +88,17 @@ impl Shape {
     }
 }
 
+/// The reference count of a live object.
+///
+/// # Safety
+///
+/// [`available`] said so; `value` is a live object.
+pub(crate) unsafe fn ref_count(value: qjs::JSValue) -> i32 {
+    // SAFETY: per this function's contract: an object's count is where a
+    // shape's is, in the block header.
+    unsafe { *Shape::ref_count(qjs::JS_VALUE_GET_PTR(value).cast()) }
+}
+
 /// The array part of an object (`JSObject.u.array`).
 #[repr(C)]
 #[derive(Clone, Copy)]

@@ -221,7 +221,11 @@ fn fast_paths_serve_plain_documents_and_only_those() {
         for bad in ["[1,]", "\"\\ud800\"", "01", "{\"a\" 1}", &"[".repeat(500)] {
             assert!(matches!(unsafe { parse::fast(raw, bad.as_bytes()) }, Err(Stop::Fallback)), "{bad}");
         }
-        for special in ["new Proxy({}, {})", "({ toJSON() { return 1 } })", "({ get a() { return 1 } })", "new Date(0)", "[1, , 2]", "1n", "(() => { const o = {}; o.o = o; return o })()"] {
+        for special in ["new Proxy({}, {})", "({ toJSON() { return 1 } })", "({ get a() { return 1 } })", "new Date(0)", "[1, , 2]", "1n", "(() => { const o = {}; o.o = o; return o })()",
+                        // Cycles whose objects are each referenced by the
+                        // document only, once the variables are gone.
+                        "(() => { const a = { b: { c: [] } }; a.b.c.push(a); return a })()", "(() => { const a = [{}]; a[0].x = a; return a })()",
+                        "(() => { const a = {}; const b = { a }; a.b = b; return b })()", "JSON.parse('[{\"a\":{}}]').map((o) => { o.a.o = o; return o })"] {
             let value: Value = ctx.eval(special).unwrap();
             let outcome = unsafe { stringify::fast(raw, value.as_raw(), qjs::JS_UNDEFINED, qjs::JS_UNDEFINED) };
             assert!(matches!(outcome, Err(Stop::Fallback)), "{special}");
