@@ -88,6 +88,17 @@ impl Shape {
     }
 }
 
+/// The reference count of a live object.
+///
+/// # Safety
+///
+/// [`available`] said so; `value` is a live object.
+pub(crate) unsafe fn ref_count(value: qjs::JSValue) -> i32 {
+    // SAFETY: per this function's contract: an object's count is where a
+    // shape's is, in the block header.
+    unsafe { *Shape::ref_count(qjs::JS_VALUE_GET_PTR(value).cast()) }
+}
+
 /// The array part of an object (`JSObject.u.array`).
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -432,6 +443,52 @@ impl Factory {
             p.cast::<JsString>().write(JsString { len_wide: text.len() as u32, hash_kind: 0, hash_next: 0, first_weak_ref: std::ptr::null_mut() });
             std::ptr::copy_nonoverlapping(text.as_ptr(), p.add(header), text.len());
             *p.add(header + text.len()) = 0;
+            *Shape::ref_count(p.cast()) = 1;
+            Some(qjs::JS_MKPTR(qjs::JS_TAG_STRING, p.cast()))
+        }
+    }
+
+    /// Whether strings can be made in place ([`Factory::ascii_string`],
+    /// [`Factory::utf16_string`]).
+    pub(crate) fn makes_strings(&self) -> bool {
+        self.strings
+    }
+
+    /// A new string of UTF-16 `units` as `JS_NewStringLen` makes it from
+    /// the UTF-8 they were decoded from: 8-bit and zero-terminated when no
+    /// unit is above 0xFF (`wide` false), else 16-bit; `None` if strings
+    /// cannot be made in place, `units` is empty or too long for a string,
+    /// or out of memory (with the exception pending).
+    ///
+    /// # Safety
+    ///
+    /// `ctx` is live; `wide` is whether some unit is above 0xFF.
+    pub(crate) unsafe fn utf16_string(&self, ctx: *mut qjs::JSContext, units: &[u16], wide: bool) -> Option<qjs::JSValue> {
+        let len = units.len();
+        // JS_STRING_LEN_MAX: longer ones are QuickJS's to refuse.
+        if !self.strings || len == 0 || len >= 1 << 30 {
+            return None;
+        }
+        // SAFETY: per this function's contract and the layout; the block
+        // holds the header and `len` characters (and the 8-bit string's
+        // terminator), as `js_alloc_string` sizes it.
+        unsafe {
+            let header = std::mem::size_of::<JsString>();
+            let size = if wide { header + 2 * len } else { header + len + 1 };
+            let p = qjs::js_malloc(ctx, size as _).cast::<u8>();
+            if p.is_null() {
+                return None;
+            }
+            p.cast::<JsString>().write(JsString { len_wide: len as u32 | u32::from(wide) << 31, hash_kind: 0, hash_next: 0, first_weak_ref: std::ptr::null_mut() });
+            let chars = p.add(header);
+            if wide {
+                std::ptr::copy_nonoverlapping(units.as_ptr().cast::<u8>(), chars, 2 * len);
+            } else {
+                for (i, &unit) in units.iter().enumerate() {
+                    *chars.add(i) = unit as u8;
+                }
+                *chars.add(len) = 0;
+            }
             *Shape::ref_count(p.cast()) = 1;
             Some(qjs::JS_MKPTR(qjs::JS_TAG_STRING, p.cast()))
         }

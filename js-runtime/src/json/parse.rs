@@ -40,6 +40,35 @@ const TEMPLATES_MAX: usize = 1024;
 ///
 /// `ctx` is a live context.
 pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::JSValue, Stop> {
+    // No collection while the document is built: it would find nothing of
+    // it to free (every value made is held until the end) and walk all of
+    // it each time, the cost growing with the document (on a 10 MB one,
+    // seven collections cost ~14 fuel per input byte). Afterwards the
+    // threshold moves up as a collection at the end would have moved it,
+    // by half again what the document added (estimated), so that the
+    // next allocation does not start that collection either.
+    // SAFETY: `ctx` is live.
+    let rt = unsafe { qjs::JS_GetRuntime(ctx) };
+    let threshold = unsafe { qjs::JS_GetGCThreshold(rt) };
+    unsafe { qjs::JS_SetGCThreshold(rt, qjs::size_t::MAX) };
+    // SAFETY: per this function's contract.
+    let result = unsafe { parse_all(ctx, src) };
+    // A document's values take about twice its text (the cart documents:
+    // 1.5 to 2.5 times; counting them as they are made costs more than
+    // the guess).
+    let made = src.len().saturating_mul(2);
+    let grown = qjs::size_t::try_from(made.saturating_add(made / 2)).unwrap_or(qjs::size_t::MAX);
+    let after = if result.is_ok() { threshold.saturating_add(grown) } else { threshold };
+    unsafe { qjs::JS_SetGCThreshold(rt, after) };
+    result
+}
+
+/// [`fast`] with collections off.
+///
+/// # Safety
+///
+/// `ctx` is a live context.
+unsafe fn parse_all(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::JSValue, Stop> {
     let mut parser = Parser {
         ctx,
         src,
@@ -56,17 +85,14 @@ pub(super) unsafe fn fast(ctx: *mut qjs::JSContext, src: &[u8]) -> Result<qjs::J
         // SAFETY: `ctx` is live.
         direct: unsafe { internals::available(ctx) },
         templates: ByteCache::new(),
-        key_next: Vec::new(),
-        key_plain: Vec::new(),
-        key_template: Vec::new(),
+        key_info: Vec::new(),
+        quoted: Vec::new(),
         first_key: Vec::new(),
-        key_first: Vec::new(),
-        key_string: Vec::new(),
         parent_key: 0,
-        string_plain: Vec::new(),
-        key_misses: Vec::new(),
+        string_info: Vec::new(),
         factory: None,
         ascii: false,
+        units: Vec::new(),
     };
     if parser.direct {
         // An empty object held for the parse: the shape every new object
@@ -118,38 +144,101 @@ struct Parser<'a> {
     /// Key sequences (their atoms' bytes) and the shape an object with
     /// those keys ends with, kept alive by a helper object in `helpers`.
     templates: ByteCache<*mut Shape>,
-    /// By key (entry of `atoms`): the entry of the key that followed it
-    /// last time, plus one (0: none). Documents repeat their key sequences,
-    /// so the next key is usually that one, and checking the text for it
-    /// costs less than hashing and looking it up.
-    key_next: Vec<u32>,
-    /// By key: whether its text reads the same in the source (no escapes,
-    /// quotes or control characters), so that a match is the key.
-    key_plain: Vec<bool>,
-    /// By first key: the template last used for an object starting with
-    /// it, plus one (0: none).
-    key_template: Vec<u32>,
+    /// By key (entry of `atoms`): what the parse learned of it.
+    key_info: Vec<KeyInfo>,
+    /// The texts of plain keys and strings followed by their closing
+    /// quote (see [`Quoted`]).
+    quoted: Vec<u8>,
     /// By depth: the first key of the last object there, plus one (for
     /// the objects of an array).
     first_key: Vec<u32>,
-    /// By key: the first key of the last object that was its value, plus
-    /// one.
-    key_first: Vec<u32>,
-    /// By key: the entry of `strings` last met as its value, plus one.
-    key_string: Vec<u32>,
     /// The key whose value is being parsed (entry plus one; 0 for an array
     /// element or the document).
     parent_key: u32,
-    /// By entry of `strings`: whether its text reads the same in the
-    /// source.
-    string_plain: Vec<bool>,
-    /// By key: how many of its string values were not in the cache. Keys
-    /// whose values are all different ("id") stop filling it.
-    key_misses: Vec<u8>,
+    /// By entry of `strings`: its value and its text as the source has
+    /// it.
+    string_info: Vec<(qjs::JSValue, Quoted)>,
     /// Makes objects of template shapes and ASCII strings in place.
     factory: Option<Factory>,
     /// Whether the last string read had only ASCII bytes in the source.
     ascii: bool,
+    /// A non-ASCII string value's UTF-16 units.
+    units: Vec<u16>,
+}
+
+/// What a parse learned of a key.
+#[derive(Clone, Copy)]
+struct KeyInfo {
+    atom: qjs::JSAtom,
+    /// Its text as the source has it, if it can be read there.
+    quoted: Quoted,
+    /// The entry of the key that followed it last time, plus one (0:
+    /// none). Documents repeat their key sequences, so the next key is
+    /// usually that one, and checking the text for it costs less than
+    /// hashing and looking it up.
+    next: u32,
+    /// The one that followed it before, when that differs: a key can
+    /// appear in two kinds of objects ("id" of a line, then of its
+    /// product), each with its own next key.
+    other: u32,
+    /// For a first key: the template last used for an object starting with
+    /// it, plus one (0: none).
+    template: u32,
+    /// The first key of the last object that was its value, plus one.
+    first: u32,
+    /// The entry of `strings` last met as its value, plus one.
+    string: u32,
+    /// How many of its string values were not in the cache. Keys whose
+    /// values are all different ("id") stop filling it.
+    misses: u8,
+}
+
+/// Where in `Parser::quoted` a text is, followed by its closing quote:
+/// when the source has exactly those bytes at a string's start, they are
+/// that string (a text with escapes reads differently in the source and
+/// gets `len` 0, which no string matches: each has its quote).
+#[derive(Clone, Copy)]
+struct Quoted {
+    start: u32,
+    len: u32,
+}
+
+impl Quoted {
+    const NONE: Quoted = Quoted { start: 0, len: 0 };
+
+    fn new(quoted: &mut Vec<u8>, text: &[u8]) -> Quoted {
+        let start = quoted.len() as u32;
+        quoted.extend_from_slice(text);
+        quoted.push(b'"');
+        Quoted { start, len: text.len() as u32 + 1 }
+    }
+
+    /// Whether `src` has this text and quote at `at`.
+    #[inline(always)]
+    fn at(self, quoted: &[u8], src: &[u8], at: usize) -> bool {
+        let (start, len) = (self.start as usize, self.len as usize);
+        if len == 0 {
+            return false;
+        }
+        match (src.get(at..at + len), quoted.get(start..start + len)) {
+            (Some(here), Some(text)) => super::same(here, text),
+            _ => false,
+        }
+    }
+}
+
+/// JSON's whitespace (space, tab, line feed, carriage return) from `i`;
+/// where it ends. Most calls find none, or one space: decided on the first
+/// byte.
+#[inline(always)]
+fn skip_whitespace(src: &[u8], mut i: usize) -> usize {
+    while let Some(&b) = src.get(i) {
+        if b > b' ' || !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 /// A key's string values stop being cached after this many misses.
@@ -203,7 +292,7 @@ impl Drop for Building {
 
 /// The bytes that end a run of plain string characters: a quote, a
 /// backslash, a control character, the start of a non-ASCII sequence.
-static SPECIAL: [bool; 256] = {
+pub(super) static SPECIAL: [bool; 256] = {
     let mut table = [true; 256];
     let mut b = 0x20;
     while b < 0x80 {
@@ -215,26 +304,28 @@ static SPECIAL: [bool; 256] = {
     table
 };
 
+/// The high bit of each byte of `word` (read little-endian) that may end a
+/// run of plain string characters ([`SPECIAL`]). The lowest one set is
+/// exactly the first such byte: the subtractions borrow only upwards, and
+/// only from such bytes (a byte >= 0x80 is caught by its own high bit,
+/// which also covers the others' false positives there).
+#[inline]
+pub(super) fn special_bytes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let below_space = word.wrapping_sub(ONES * 0x20);
+    let quote = (word ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES);
+    let backslash = (word ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES);
+    (word | below_space | quote | backslash) & (ONES * 0x80)
+}
+
 impl Parser<'_> {
     fn peek(&self) -> Option<u8> {
         self.src.get(self.pos).copied()
     }
 
-    /// JSON's whitespace: space, tab, line feed, carriage return.
-    #[inline]
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
-        // Most calls find no whitespace, or one space: decided on the first
-        // byte, with the position kept in a local (a field is a load and a
-        // store per step in wasm).
-        let src = self.src;
-        let mut i = self.pos;
-        while let Some(&b) = src.get(i) {
-            if b > b' ' || !matches!(b, b' ' | b'\t' | b'\n' | b'\r') {
-                break;
-            }
-            i += 1;
-        }
-        self.pos = i;
+        self.pos = skip_whitespace(self.src, self.pos);
     }
 
     fn value(&mut self) -> Result<qjs::JSValue, Stop> {
@@ -290,47 +381,75 @@ impl Parser<'_> {
             self.first_key.resize(depth + 1, 0);
         }
         let parent = std::mem::take(&mut self.parent_key);
-        let mut predicted = if parent == 0 { self.first_key[depth] } else { self.key_first[parent as usize - 1] };
+        let mut predicted = if parent == 0 { self.first_key[depth] } else { self.key_info[parent as usize - 1].first };
+        let mut other = 0u32;
         let mut previous = 0u32;
         let mut first = 0u32;
+        // The position in a local between the calls that read it.
+        let src = self.src;
+        let mut i = self.pos;
         loop {
-            self.skip_whitespace();
-            if self.peek() != Some(b'"') {
+            i = skip_whitespace(src, i);
+            if src.get(i) != Some(&b'"') {
                 return Err(Stop::Fallback);
             }
-            self.pos += 1;
-            let (key, entry) = self.key(predicted)?;
-            let entry_copy = entry;
+            i += 1;
+            // The predicted key, read in place, or any other.
+            let (key, entry) = match predicted.checked_sub(1).map(|p| self.key_info[p as usize]) {
+                Some(info) if info.quoted.at(&self.quoted, src, i) => {
+                    i += info.quoted.len as usize;
+                    (info.atom, predicted)
+                }
+                _ => match other.checked_sub(1).map(|p| self.key_info[p as usize]) {
+                    Some(info) if info.quoted.at(&self.quoted, src, i) => {
+                        i += info.quoted.len as usize;
+                        (info.atom, other)
+                    }
+                    _ => {
+                        self.pos = i;
+                        let found = self.key()?;
+                        i = self.pos;
+                        found
+                    }
+                },
+            };
             if previous == 0 {
                 first = entry;
             } else {
-                self.key_next[previous as usize - 1] = entry;
+                let info = &mut self.key_info[previous as usize - 1];
+                if info.next != entry && info.other != entry {
+                    info.other = info.next;
+                    info.next = entry;
+                }
             }
             previous = entry;
-            predicted = self.key_next[entry as usize - 1];
+            let info = self.key_info[entry as usize - 1];
+            (predicted, other) = (info.next, info.other);
             self.keys.push(key);
-            self.skip_whitespace();
-            if self.peek() != Some(b':') {
+            i = skip_whitespace(src, i);
+            if src.get(i) != Some(&b':') {
                 return Err(Stop::Fallback);
             }
-            self.pos += 1;
-            self.parent_key = entry_copy;
+            // Read by the value (a string or object takes it; any other
+            // leaves it to be replaced before the next value is read).
+            self.parent_key = entry;
+            self.pos = i + 1;
             let value = self.value()?;
-            self.parent_key = 0;
+            i = self.pos;
             self.elements.push(value);
-            self.skip_whitespace();
-            match self.peek() {
-                Some(b',') => self.pos += 1,
+            i = skip_whitespace(src, i);
+            match src.get(i) {
+                Some(b',') => i += 1,
                 Some(b'}') => break,
                 _ => return Err(Stop::Fallback),
             }
         }
-        self.pos += 1;
+        self.pos = i + 1;
         self.depth -= 1;
         if parent == 0 {
             self.first_key[depth] = first;
         } else {
-            self.key_first[parent as usize - 1] = first;
+            self.key_info[parent as usize - 1].first = first;
         }
         let object = self.build_object(base, values, first)?;
         if !self.direct {
@@ -357,14 +476,14 @@ impl Parser<'_> {
             None
         } else {
             // The template last used after this first key, if it fits.
-            match self.key_template[first as usize - 1] {
+            match self.key_info[first as usize - 1].template {
                 0 => None,
                 hint => Some(self.templates.entry(hint as usize - 1)).filter(|(keys, _)| super::same(keys, text)).map(|(_, shape)| shape),
             }
             .or_else(|| {
                 let hash = ByteCache::<*mut Shape>::hash(text);
                 let index = self.templates.find(text, hash)?;
-                self.key_template[first as usize - 1] = index as u32 + 1;
+                self.key_info[first as usize - 1].template = index as u32 + 1;
                 Some(self.templates.entry(index).1)
             })
         };
@@ -414,7 +533,7 @@ impl Parser<'_> {
             let hash = ByteCache::<*mut Shape>::hash(&text);
             // SAFETY: reading the new object's shape; `remember` checks it.
             if let Some(index) = unsafe { self.remember(object.value, base, &text, hash)? } {
-                self.key_template[first as usize - 1] = index as u32 + 1;
+                self.key_info[first as usize - 1].template = index as u32 + 1;
             }
         }
         Ok(object.finish())
@@ -585,32 +704,40 @@ impl Parser<'_> {
         // The string last met under the same key, if it is this one.
         let parent = std::mem::take(&mut self.parent_key);
         if parent != 0 {
-            let predicted = self.key_string[parent as usize - 1];
-            if predicted != 0 && self.string_plain[predicted as usize - 1] {
-                let (text, value) = self.strings.entry(predicted as usize - 1);
-                let end = self.pos + text.len();
-                if self.src.get(end) == Some(&b'"') && super::same(&self.src[self.pos..end], text) {
-                    self.pos = end + 1;
+            let predicted = self.key_info[parent as usize - 1].string;
+            if predicted != 0 {
+                let (value, quoted) = self.string_info[predicted as usize - 1];
+                if quoted.at(&self.quoted, self.src, self.pos) {
+                    self.pos += quoted.len as usize;
                     // SAFETY: a live string the cache holds a reference to.
                     return Ok(unsafe { qjs::JS_DupValue(self.ctx, value) });
                 }
             }
         }
-        let text = self.string_text()?;
+        // Strings made in place are validated as they are decoded.
+        let in_place = self.factory.as_ref().is_some_and(Factory::makes_strings);
+        let text = self.string_text(!in_place)?;
         let bytes = text.bytes(self.src, &self.scratch);
-        let cached = bytes.len() <= CACHED_STRING_MAX && (parent == 0 || self.key_misses[parent as usize - 1] < KEY_MISSES_MAX);
+        let cached = bytes.len() <= CACHED_STRING_MAX && (parent == 0 || self.key_info[parent as usize - 1].misses < KEY_MISSES_MAX);
         let hash = if cached { ByteCache::<qjs::JSValue>::hash(bytes) } else { 0 };
         if cached && let Some(index) = self.strings.find(bytes, hash) {
             if parent != 0 {
-                self.key_string[parent as usize - 1] = index as u32 + 1;
+                self.key_info[parent as usize - 1].string = index as u32 + 1;
             }
             // SAFETY: a live string the cache holds a reference to.
             return Ok(unsafe { qjs::JS_DupValue(self.ctx, self.strings.entry(index).1) });
         }
-        // An ASCII string without escapes is made in place when it can be.
+        // Made in place when it can be: an ASCII string without escapes
+        // as it is, any other decoded to UTF-16 first (which is where its
+        // bytes are checked to be UTF-8: a cached string's are).
         let made = match (&self.factory, &text) {
             // SAFETY: `ctx` is live; the bytes are ASCII.
             (Some(factory), Text::Source(..)) if self.ascii => unsafe { factory.ascii_string(self.ctx, bytes) },
+            (Some(factory), _) if in_place => {
+                let wide = utf8_to_utf16(bytes, &mut self.units).ok_or(Stop::Fallback)?;
+                // SAFETY: `ctx` is live; `wide` is as the decoding found.
+                unsafe { factory.utf16_string(self.ctx, &self.units, wide) }
+            }
             _ => None,
         };
         let value = match made {
@@ -619,32 +746,24 @@ impl Parser<'_> {
             None => Building::new(self.ctx, unsafe { qjs::JS_NewStringLen(self.ctx, bytes.as_ptr().cast(), bytes.len() as _) })?.finish(),
         };
         if cached && parent != 0 {
-            self.key_misses[parent as usize - 1] += 1;
+            self.key_info[parent as usize - 1].misses += 1;
         }
         if cached && self.strings.len() < CACHED_STRINGS_MAX {
             // SAFETY: the cache's own reference.
             let index = self.strings.insert(bytes, hash, unsafe { qjs::JS_DupValue(self.ctx, value) });
-            self.string_plain.push(matches!(text, Text::Source(..)));
+            let quoted = if matches!(text, Text::Source(..)) { Quoted::new(&mut self.quoted, bytes) } else { Quoted::NONE };
+            self.string_info.push((value, quoted));
             if parent != 0 {
-                self.key_string[parent as usize - 1] = index as u32 + 1;
+                self.key_info[parent as usize - 1].string = index as u32 + 1;
             }
         }
         Ok(value)
     }
 
     /// A property key's atom (kept alive by the cache) and its entry in
-    /// the cache plus one; the opening quote is consumed. `predicted` (an
-    /// entry plus one, or 0) is tried first.
-    fn key(&mut self, predicted: u32) -> Result<(qjs::JSAtom, u32), Stop> {
-        if predicted != 0 && self.key_plain[predicted as usize - 1] {
-            let (text, atom) = self.atoms.entry(predicted as usize - 1);
-            let end = self.pos + text.len();
-            if self.src.get(end) == Some(&b'"') && super::same(&self.src[self.pos..end], text) {
-                self.pos = end + 1;
-                return Ok((atom, predicted));
-            }
-        }
-        let text = self.string_text()?;
+    /// the cache plus one; the opening quote is consumed.
+    fn key(&mut self) -> Result<(qjs::JSAtom, u32), Stop> {
+        let text = self.string_text(true)?;
         let bytes = text.bytes(self.src, &self.scratch);
         let hash = ByteCache::<qjs::JSAtom>::hash(bytes);
         if let Some(index) = self.atoms.find(bytes, hash) {
@@ -657,19 +776,19 @@ impl Parser<'_> {
         }
         let plain = matches!(text, Text::Source(..)) && !bytes.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20);
         let index = self.atoms.insert(bytes, hash, atom);
-        self.key_next.push(0);
-        self.key_plain.push(plain);
-        self.key_template.push(0);
-        self.key_first.push(0);
-        self.key_string.push(0);
-        self.key_misses.push(0);
+        let quoted = if plain { Quoted::new(&mut self.quoted, bytes) } else { Quoted::NONE };
+        self.key_info.push(KeyInfo { atom, quoted, next: 0, other: 0, template: 0, first: 0, string: 0, misses: 0 });
         Ok((atom, index as u32 + 1))
     }
 
     /// Reads a string's text up to and past its closing quote (the opening
     /// one is consumed): a slice of the source when it has no escapes, else
-    /// decoded into `scratch`.
-    fn string_text(&mut self) -> Result<Text, Stop> {
+    /// decoded into `scratch`. With `validate`, non-ASCII text that is not
+    /// UTF-8 is [`Stop::Fallback`]; without, the caller checks it.
+    /// Inlined in its two callers: its result returned from a call goes
+    /// through memory, and the call costs about a sixth of a string.
+    #[inline(always)]
+    fn string_text(&mut self, validate: bool) -> Result<Text, Stop> {
         let src = self.src;
         let start = self.pos;
         let mut i = start;
@@ -678,17 +797,25 @@ impl Parser<'_> {
         // Start of the bytes not yet copied to `scratch` (once escaped).
         let mut run = start;
         loop {
-            while let Some(chunk) = src.get(i..i + 8) {
-                let word = u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]);
-                if !super::stringify::plain_word(word) {
-                    break;
+            // Eight bytes a step while eight are left, then byte by byte.
+            let b = loop {
+                match src.get(i..i + 8) {
+                    Some(chunk) => {
+                        let special = special_bytes(u64::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7]]));
+                        if special != 0 {
+                            i += (special.trailing_zeros() / 8) as usize;
+                            break src[i];
+                        }
+                        i += 8;
+                    }
+                    None => {
+                        while i < src.len() && !SPECIAL[usize::from(src[i])] {
+                            i += 1;
+                        }
+                        break *src.get(i).ok_or(Stop::Fallback)?;
+                    }
                 }
-                i += 8;
-            }
-            while i < src.len() && !SPECIAL[usize::from(src[i])] {
-                i += 1;
-            }
-            let b = *src.get(i).ok_or(Stop::Fallback)?;
+            };
             match b {
                 b'"' => break,
                 b'\\' => {
@@ -701,14 +828,18 @@ impl Parser<'_> {
                     run = i;
                 }
                 0x80.. => {
+                    // The whole non-ASCII sequence (and any next to it).
                     ascii = false;
                     i += 1;
+                    while src.get(i).is_some_and(|&b| b >= 0x80) {
+                        i += 1;
+                    }
                 }
                 _ => return Err(Stop::Fallback), // a control character
             }
         }
         self.pos = i + 1;
-        if !ascii && std::str::from_utf8(&src[start..i]).is_err() {
+        if validate && !ascii && std::str::from_utf8(&src[start..i]).is_err() {
             // Not UTF-8 (lone surrogates from a JS string included):
             // QuickJS decodes such bytes its own way.
             return Err(Stop::Fallback);
@@ -774,6 +905,66 @@ impl Text {
             Text::Scratch => scratch,
         }
     }
+}
+
+/// Decodes `text` into `units` (cleared first); whether some unit is above
+/// 0xFF, `None` if `text` is not UTF-8 (exactly what `str::from_utf8`
+/// refuses: overlong forms, surrogates, code points above U+10FFFF,
+/// truncated sequences).
+pub(super) fn utf8_to_utf16(text: &[u8], units: &mut Vec<u16>) -> Option<bool> {
+    units.clear();
+    // A byte gives at most one unit (four give two).
+    units.reserve(text.len());
+    let out = units.as_mut_ptr();
+    let mut n = 0;
+    let mut high = 0u32;
+    let mut i = 0;
+    while let Some(&lead) = text.get(i) {
+        let lead = u32::from(lead);
+        let c = if lead < 0x80 {
+            i += 1;
+            lead
+        } else {
+            let next = |k: usize| text.get(i + k).map(|&b| u32::from(b)).filter(|b| b & 0xC0 == 0x80).map(|b| b & 0x3F);
+            let (c, len) = match lead {
+                0xC2..=0xDF => ((lead & 0x1F) << 6 | next(1)?, 2),
+                0xE0..=0xEF => {
+                    let c = (lead & 0x0F) << 12 | next(1)? << 6 | next(2)?;
+                    if c < 0x800 || (0xD800..=0xDFFF).contains(&c) {
+                        return None;
+                    }
+                    (c, 3)
+                }
+                0xF0..=0xF4 => {
+                    let c = (lead & 0x07) << 18 | next(1)? << 12 | next(2)? << 6 | next(3)?;
+                    if !(0x10000..=0x10FFFF).contains(&c) {
+                        return None;
+                    }
+                    (c, 4)
+                }
+                _ => return None,
+            };
+            i += len;
+            c
+        };
+        high |= c;
+        // SAFETY: no sequence gives more units than it has bytes, so `n`
+        // stays within `i`, within the capacity reserved.
+        unsafe {
+            if c < 0x10000 {
+                out.add(n).write(c as u16);
+                n += 1;
+            } else {
+                let c = c - 0x10000;
+                out.add(n).write(0xD800 | (c >> 10) as u16);
+                out.add(n + 1).write(0xDC00 | (c & 0x3FF) as u16);
+                n += 2;
+            }
+        }
+    }
+    // SAFETY: `n` units written.
+    unsafe { units.set_len(n) };
+    Some(high > 0xFF)
 }
 
 /// Four hex digits at `i`.

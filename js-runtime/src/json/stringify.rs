@@ -407,7 +407,11 @@ impl Writer {
                 return Err(Stop::Fallback);
             };
             let id = qjs::JS_VALUE_GET_PTR(value);
-            if self.path.len() >= MAX_DEPTH || self.path.contains(&id) {
+            // A cycle reaches an object through two references, the one
+            // that led to it first and the one now: an object referenced
+            // once (any object of a parsed document) is not on the path.
+            let shared = !self.direct || internals::ref_count(value) > 1;
+            if self.path.len() >= MAX_DEPTH || (shared && self.path.contains(&id)) {
                 return Err(Stop::Fallback);
             }
             self.path.push(id);

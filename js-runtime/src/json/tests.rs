@@ -221,7 +221,11 @@ fn fast_paths_serve_plain_documents_and_only_those() {
         for bad in ["[1,]", "\"\\ud800\"", "01", "{\"a\" 1}", &"[".repeat(500)] {
             assert!(matches!(unsafe { parse::fast(raw, bad.as_bytes()) }, Err(Stop::Fallback)), "{bad}");
         }
-        for special in ["new Proxy({}, {})", "({ toJSON() { return 1 } })", "({ get a() { return 1 } })", "new Date(0)", "[1, , 2]", "1n", "(() => { const o = {}; o.o = o; return o })()"] {
+        for special in ["new Proxy({}, {})", "({ toJSON() { return 1 } })", "({ get a() { return 1 } })", "new Date(0)", "[1, , 2]", "1n", "(() => { const o = {}; o.o = o; return o })()",
+                        // Cycles whose objects are each referenced by the
+                        // document only, once the variables are gone.
+                        "(() => { const a = { b: { c: [] } }; a.b.c.push(a); return a })()", "(() => { const a = [{}]; a[0].x = a; return a })()",
+                        "(() => { const a = {}; const b = { a }; a.b = b; return b })()", "JSON.parse('[{\"a\":{}}]').map((o) => { o.a.o = o; return o })"] {
             let value: Value = ctx.eval(special).unwrap();
             let outcome = unsafe { stringify::fast(raw, value.as_raw(), qjs::JS_UNDEFINED, qjs::JS_UNDEFINED) };
             assert!(matches!(outcome, Err(Stop::Fallback)), "{special}");
@@ -280,5 +284,160 @@ fn values_made_in_place_survive_the_collector_and_are_freed() {
         assert_eq!((after.obj_count, after.shape_count), (before.obj_count, before.shape_count), "objects and shapes");
         assert!(after.str_count <= before.str_count + 2, "strings: {} before, {} after", before.str_count, after.str_count);
         assert!(after.malloc_size <= before.malloc_size + 4096, "bytes: {} before, {} after", before.malloc_size, after.malloc_size);
+    });
+}
+
+/// The byte comparison behind key and value prediction, at every length
+/// around its word sizes and with a difference at every position.
+#[test]
+fn same_compares_every_byte() {
+    let a: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+    for n in 0..=a.len() {
+        assert!(super::same(&a[..n], &a[..n]), "length {n}");
+        assert!(!super::same(&a[..n], &a[..n.saturating_sub(1)]) || n == 0, "lengths {n} and {}", n.saturating_sub(1));
+        for i in 0..n {
+            let mut b = a[..n].to_vec();
+            b[i] ^= 0x20;
+            assert!(!super::same(&a[..n], &b), "length {n}, differing at {i}");
+        }
+    }
+}
+
+/// The decoder of non-ASCII string values accepts exactly the UTF-8 that
+/// `str::from_utf8` accepts and gives the units `encode_utf16` gives.
+#[test]
+fn utf8_decoding_is_exactly_utf8() {
+    let tails = [0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xFF];
+    let mut units = Vec::new();
+    let mut checked = 0;
+    for lead in 0..=255u8 {
+        let mut texts = vec![vec![lead]];
+        for &b1 in &tails {
+            texts.push(vec![lead, b1]);
+            for &b2 in &tails {
+                texts.push(vec![b'x', lead, b1, b2]);
+                for &b3 in &tails {
+                    texts.push(vec![lead, b1, b2, b3, b'y']);
+                }
+            }
+        }
+        for text in texts {
+            let decoded = super::parse::utf8_to_utf16(&text, &mut units);
+            match std::str::from_utf8(&text) {
+                Ok(s) => {
+                    let expected: Vec<u16> = s.encode_utf16().collect();
+                    assert_eq!(decoded, Some(expected.iter().any(|&u| u > 0xFF)), "{text:x?}");
+                    assert_eq!(units, expected, "{text:x?}");
+                }
+                Err(_) => assert_eq!(decoded, None, "{text:x?}"),
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked > 300_000);
+}
+
+/// Strings made in place are the strings `JS_NewStringLen` makes of the
+/// same text: 8-bit for Latin-1 text, else 16-bit, the same characters.
+#[test]
+fn strings_made_in_place_are_quickjs_strings() {
+    use crate::internals::{self, Chars};
+    use rquickjs::qjs;
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        let raw = ctx.as_raw().as_ptr();
+        assert!(unsafe { internals::available(raw) });
+        let long = format!("{}é ✓", "x".repeat(40));
+        let cases: Vec<(String, String)> = [
+            ("é", "é"),
+            ("aé", "aé"),
+            ("ÿ", "ÿ"),
+            ("\u{100}", "\u{100}"),
+            ("Variant é ✓ 0", "Variant é ✓ 0"),
+            ("a😀b", "a😀b"),
+            ("\\u00e9", "é"),
+            ("a\\n\\u2713", "a\n✓"),
+            ("\\ud83d\\ude00", "😀"),
+            ("tab\\t", "tab\t"),
+            (&long, &long),
+        ]
+        .iter()
+        .map(|&(json, text)| (json.to_string(), text.to_string()))
+        .collect();
+        for (json, text) in cases {
+            // Twice: the second one may come from the cache.
+            let doc = format!("[\"{json}\",\"{json}\"]");
+            // SAFETY: a live context; the values are freed here.
+            unsafe {
+                let parsed = super::parse::fast(raw, doc.as_bytes()).unwrap_or_else(|_| panic!("{doc} parses natively"));
+                let expected = qjs::JS_NewStringLen(raw, text.as_ptr().cast(), text.len() as _);
+                for i in 0..2 {
+                    let made = qjs::JS_GetPropertyUint32(raw, parsed, i);
+                    let same = match (internals::chars(made), internals::chars(expected)) {
+                        (Some(Chars::Latin1(a)), Some(Chars::Latin1(b))) => a == b,
+                        (Some(Chars::Utf16(a)), Some(Chars::Utf16(b))) => a == b,
+                        _ => false,
+                    };
+                    assert!(same, "{doc}: element {i} is not QuickJS's string of {text:?}");
+                    qjs::JS_FreeValue(raw, made);
+                }
+                qjs::JS_FreeValue(raw, expected);
+                qjs::JS_FreeValue(raw, parsed);
+            }
+        }
+    });
+}
+
+/// The word-at-a-time scan of strings finds the first byte that ends a
+/// plain run, whatever the bytes after it: every byte value at every
+/// position, after plain bytes and before any bytes.
+#[test]
+fn the_string_scan_finds_the_first_special_byte() {
+    use super::parse::{SPECIAL, special_bytes};
+    let fillers = [0x00u8, 0x1F, b'"', b'\\', 0x80, 0xFF, b'a', b' '];
+    for at in 0..8 {
+        for b in 0..=255u8 {
+            for &after in &fillers {
+                let mut bytes = [after; 8];
+                bytes[..at].fill(b'x');
+                bytes[at] = b;
+                let first = bytes.iter().position(|&b| SPECIAL[usize::from(b)]);
+                let special = special_bytes(u64::from_le_bytes(bytes));
+                let found = (special != 0).then(|| (special.trailing_zeros() / 8) as usize);
+                assert_eq!(found, first, "{bytes:x?}");
+            }
+        }
+    }
+}
+
+/// A parse starts no collection (it would free nothing of the document
+/// and walk all of it each time), and leaves the threshold above what it
+/// made, so that the next allocation does not start one either.
+#[test]
+fn a_parse_starts_no_collection() {
+    use rquickjs::qjs;
+    let rt = Runtime::new().unwrap();
+    let ctx = Context::full(&rt).unwrap();
+    ctx.with(|ctx| {
+        // SAFETY: the live runtime of this context, inside its lock.
+        let raw_rt = unsafe { qjs::JS_GetRuntime(ctx.as_raw().as_ptr()) };
+        let objects = || {
+            let mut usage = unsafe { std::mem::zeroed::<qjs::JSMemoryUsage>() };
+            unsafe { qjs::JS_ComputeMemoryUsage(raw_rt, &mut usage) };
+            usage.obj_count
+        };
+        // Garbage a collection would free.
+        ctx.eval::<(), _>("for (let i = 0; i < 100; i++) { const a = {}; a.a = a; }").unwrap();
+        let before = objects();
+        // Any allocation that checks the threshold would collect.
+        unsafe { qjs::JS_SetGCThreshold(raw_rt, 1) };
+        let text = format!("[{}]", vec![r#"[{"a":1},[2]]"#; 200].join(","));
+        let value = super::parse(&ctx, text.clone().into_bytes()).unwrap();
+        let after = objects();
+        assert!(after >= before + 601, "{before} objects before, {after} after: a collection ran");
+        let threshold = unsafe { qjs::JS_GetGCThreshold(raw_rt) };
+        assert!(threshold as usize > text.len(), "threshold {threshold}");
+        drop(value);
     });
 }
