@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-./scripts/setup.sh
+./scripts/setup.sh --build-only
 echo "[kiln demo] building kiln (the first build compiles wasmtime: ~10 minutes on 2 cores)" >&2
 cargo build --release --bin kiln
 mkdir -p target/demo

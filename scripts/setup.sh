@@ -12,8 +12,17 @@
 #     idle cores, once), the wasmtime CLI (likewise, ~8 minutes, once),
 #     Debian's chromium and, in examples/browser, the
 #     npm packages of the browser example (a WASI shim, playwright-core).
-# Safe to run any number of times.
+# Safe to run any number of times. With `--build-only` (what demo.sh
+# passes), only what building and running Kiln needs: the test matrix's
+# hosts are left out (they take ~15 minutes to build the first time).
 set -euo pipefail
+
+build_only=false
+case "${1:-}" in
+  --build-only) build_only=true ;;
+  "") ;;
+  *) printf '[kiln setup] unknown option %s (expected --build-only or nothing)\n' "$1" >&2; exit 2 ;;
+esac
 
 say() { printf '[kiln setup] %s\n' "$*" >&2; }
 
@@ -33,7 +42,8 @@ else
   rustup target add wasm32-wasip1
 fi
 
-packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 binaryen chromium)
+packages=(clang-16 lld-16 llvm-16 wasi-libc libclang-rt-16-dev-wasm32 binaryen)
+$build_only || packages+=(chromium)
 python3 -m pip --version >/dev/null 2>&1 || packages+=(python3-pip)
 command -v node >/dev/null || packages+=(nodejs)
 # npm installs the test fixtures' packages (`npm ci` from their lockfiles).
@@ -53,6 +63,11 @@ fi
 say "node: $(node --version), npm: $(npm --version)"
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
+
+if $build_only; then
+  say "ready to build (the test suite's hosts are installed by ./scripts/test.sh)"
+  exit 0
+fi
 
 # wasmtime as most users meet it (the CLI's and the embeddings' defaults).
 WASMTIME_PY=50.0.1
