@@ -85,6 +85,27 @@ fn packages_resolve_through_exports_conditions_and_main() {
     assert_eq!(target(&g, "main.mjs", "#internal"), Some("internal.js"));
 }
 
+/// A package can ship a build for Kiln (or for any WASI host) beside its
+/// Node one: Kiln knows the `kiln` and `wasi` conditions and, as Node does,
+/// takes the first key of `exports` whose condition it knows (`node` it
+/// does not).
+#[test]
+fn the_kiln_and_wasi_conditions_are_chosen_before_node_and_import() {
+    let dir = project(&[
+        ("main.mjs", "import a from 'for-kiln';\nimport b from 'for-wasi';\nconsole.log(a, b);\n"),
+        (
+            "node_modules/for-kiln/package.json",
+            r#"{ "exports": { "node": "./node.js", "kiln": "./kiln.js", "import": "./esm.js" } }"#,
+        ),
+        ("node_modules/for-kiln/kiln.js", "export default 'kiln';\n"),
+        ("node_modules/for-wasi/package.json", r#"{ "exports": { "wasi": "./wasi.js", "import": "./esm.js", "default": "./esm.js" } }"#),
+        ("node_modules/for-wasi/wasi.js", "export default 'wasi';\n"),
+    ]);
+    let g = graph(dir.path(), "main.mjs").unwrap();
+    assert_eq!(target(&g, "main.mjs", "for-kiln"), Some("node_modules/for-kiln/kiln.js"));
+    assert_eq!(target(&g, "main.mjs", "for-wasi"), Some("node_modules/for-wasi/wasi.js"));
+}
+
 #[test]
 fn commonjs_files_become_factories_with_a_registry_and_facades() {
     let dir = project(&[

@@ -109,6 +109,17 @@ fn help_teaches_with_examples_and_version_prints() {
     assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), format!("kiln {}", env!("CARGO_PKG_VERSION")));
 }
 
+/// `kiln build --help` says what the front end does with a real project,
+/// and that it does not type-check (issue 12).
+#[test]
+fn build_help_says_typescript_is_not_type_checked() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run_with_stdin(kiln(dir.path()).args(["build", "--help"]), b"");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("NOT type-checked") && text.contains("run tsc"), "{text}");
+    assert!(text.contains("conditions kiln, wasi") && text.contains("node:fs"), "{text}");
+}
+
 #[test]
 fn builds_from_stdin() {
     let dir = tempfile::tempdir().unwrap();

@@ -93,6 +93,20 @@ fn a_commonjs_entry_requires_files_json_and_es_modules() {
     assert_eq!(run.stdout, "42 esm json object true\ntrue\n");
 }
 
+/// `__filename` and `__dirname` are the file's module name and its
+/// directory, fixed at build time: the module never reads a file system.
+#[test]
+fn a_commonjs_file_knows_its_name_and_directory() {
+    let dir = project(&[
+        ("package.json", r#"{ "name": "where" }"#),
+        ("main.js", "const where = require('./lib/where');\nconsole.log(__filename, __dirname, where.file, where.dir);\n"),
+        ("lib/where.js", "exports.file = __filename;\nexports.dir = __dirname;\n"),
+    ]);
+    let wasm = build(dir.path(), "main.js", "out.wasm");
+    let run = run_both(dir.path(), &wasm, b"");
+    assert_eq!((run.status, run.stdout.as_str(), run.stderr.as_str()), (Some(0), "main.js . lib/where.js lib\n", ""));
+}
+
 #[test]
 fn typescript_with_extensionless_imports_enums_and_namespaces() {
     let dir = project(&[
