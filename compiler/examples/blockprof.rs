@@ -5,12 +5,9 @@
 //! whose name contains NAME_PART and prints the heaviest (executions times
 //! length) with their first instructions.
 
-use std::io::Read;
 use walrus::ir::{BinaryOp, Binop, Const, GlobalGet, GlobalSet, Instr, InstrLocId, InstrSeq, Value, VisitorMut};
-use wasmtime::{Config, Engine, Linker, Module, Store};
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+
+mod profiling;
 
 struct Count<'a> {
     module_globals: &'a mut walrus::ModuleGlobals,
@@ -72,30 +69,11 @@ fn main() {
         counters.push((export, n, text));
     }
     let instrumented = module.emit_wasm();
-    let mut config = Config::new();
-    config.consume_fuel(true);
-    config.async_stack_size(16 << 20);
-    config.max_wasm_stack(8 << 20);
-    let engine = Engine::new(&config).unwrap();
-    let compiled = Module::new(&engine, &instrumented).expect("compiling");
-    let mut input = Vec::new();
-    std::io::stdin().read_to_end(&mut input).unwrap();
-    let stdout = MemoryOutputPipe::new(1 << 30);
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.stdin(MemoryInputPipe::new(input)).stdout(stdout.clone()).inherit_stderr().args(&[args[1].clone()]);
-    let wasi: WasiP1Ctx = wasi.build_p1();
-    let mut store = Store::new(&engine, wasi);
-    store.set_fuel(u64::MAX).unwrap();
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
-    let instance = linker.instantiate(&mut store, &compiled).expect("instantiating");
-    let start = instance.get_typed_func::<(), ()>(&mut store, &entry).expect("the entry");
-    let result = start.call(&mut store, ());
-    eprintln!("run: {:?}", result.err().map(|e| e.to_string()));
+    let (mut store, instance) = profiling::run(&instrumented, &args[1], &entry);
     let mut rows: Vec<(i64, i64, usize, String)> = counters
         .into_iter()
         .map(|(export, n, text)| {
-            let times = instance.get_global(&mut store, &export).unwrap().get(&mut store).i64().unwrap();
+            let times = profiling::counter(&mut store, &instance, &export);
             (times * n as i64, times, n, text)
         })
         .filter(|r| r.0 > 0)

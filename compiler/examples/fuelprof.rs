@@ -2,31 +2,49 @@
 //!
 //! `cargo run --release -p kiln --example fuelprof -- app.wasm [export] < input`
 //! instruments every function of `app.wasm` with a counter of the wasm
-//! instructions it executes (each block adds its length on entry: an early
-//! branch out of a block overcounts), runs the module as `kiln run` does,
+//! instructions it executes (each straight run of a block adds its length
+//! when it starts: a branch out of its middle overcounts the rest), runs
+//! the module as `kiln run` does,
 //! and prints the functions that executed the most, with their share.
 
-use std::io::Read;
 use walrus::ir::{BinaryOp, Binop, Const, GlobalGet, GlobalSet, Instr, InstrLocId, InstrSeq, Value, VisitorMut};
-use wasmtime::{Config, Engine, Linker, Module, Store};
-use wasmtime_wasi::WasiCtxBuilder;
-use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
+
+mod profiling;
 
 struct Count(walrus::GlobalId);
 
 impl VisitorMut for Count {
+    /// Each straight run of a sequence, up to the next nested block, adds
+    /// its length when it starts: counting a whole sequence on entry would
+    /// count every case of an interpreter's `switch` (hundreds of nested
+    /// blocks one `br_table` leaves at once) on every dispatch.
     fn start_instr_seq_mut(&mut self, seq: &mut InstrSeq) {
-        let n = seq.instrs.len() as i64;
+        let instrs = std::mem::take(&mut seq.instrs);
+        let mut run = Vec::new();
+        for (instr, at) in instrs {
+            let nests = matches!(instr, Instr::Block(_) | Instr::Loop(_) | Instr::IfElse(_));
+            run.push((instr, at));
+            if nests {
+                self.flush(&mut run, &mut seq.instrs);
+            }
+        }
+        self.flush(&mut run, &mut seq.instrs);
+    }
+}
+
+impl Count {
+    fn flush(&self, run: &mut Vec<(Instr, InstrLocId)>, into: &mut Vec<(Instr, InstrLocId)>) {
+        if run.is_empty() {
+            return;
+        }
         let add = [
             Instr::GlobalGet(GlobalGet { global: self.0 }),
-            Instr::Const(Const { value: Value::I64(n) }),
+            Instr::Const(Const { value: Value::I64(run.len() as i64) }),
             Instr::Binop(Binop { op: BinaryOp::I64Add }),
             Instr::GlobalSet(GlobalSet { global: self.0 }),
         ];
-        for (i, instr) in add.into_iter().enumerate() {
-            seq.instrs.insert(i, (instr, InstrLocId::default()));
-        }
+        into.extend(add.into_iter().map(|instr| (instr, InstrLocId::default())));
+        into.append(run);
     }
 }
 
@@ -49,29 +67,10 @@ fn main() {
     }
     let instrumented = module.emit_wasm();
 
-    let mut config = Config::new();
-    config.consume_fuel(true);
-    config.async_stack_size(16 << 20);
-    config.max_wasm_stack(8 << 20);
-    let engine = Engine::new(&config).unwrap();
-    let compiled = Module::new(&engine, &instrumented).expect("compiling");
-    let mut input = Vec::new();
-    std::io::stdin().read_to_end(&mut input).unwrap();
-    let stdout = MemoryOutputPipe::new(1 << 30);
-    let mut wasi = WasiCtxBuilder::new();
-    wasi.stdin(MemoryInputPipe::new(input)).stdout(stdout.clone()).inherit_stderr().args(&[args[1].clone()]);
-    let wasi: WasiP1Ctx = wasi.build_p1();
-    let mut store = Store::new(&engine, wasi);
-    store.set_fuel(u64::MAX).unwrap();
-    let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
-    wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
-    let instance = linker.instantiate(&mut store, &compiled).expect("instantiating");
-    let start = instance.get_typed_func::<(), ()>(&mut store, &entry).expect("the entry");
-    let result = start.call(&mut store, ());
-    eprintln!("run: {:?}, {} bytes out", result.err().map(|e| e.to_string()), stdout.contents().len());
+    let (mut store, instance) = profiling::run(&instrumented, &args[1], &entry);
     let mut totals: Vec<(i64, String)> = counters
         .into_iter()
-        .map(|(name, export)| (instance.get_global(&mut store, &export).unwrap().get(&mut store).i64().unwrap(), name))
+        .map(|(name, export)| (profiling::counter(&mut store, &instance, &export), name))
         .filter(|(n, _)| *n > 0)
         .collect();
     totals.sort_by(|a, b| b.0.cmp(&a.0));
