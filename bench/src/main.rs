@@ -20,9 +20,9 @@ use anyhow::{Context, Result, bail};
 use kiln::{Compiler, FunctionMode, IoMode, ModuleCache, Profile, Source, SourceKind};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use wasmtime::{Config, Engine, Linker, Module, Store};
+use kiln_host::{HostConfig, Stdio};
+use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 /// One benchmark: a program, how to build it, and its input.
 struct Case {
@@ -188,31 +188,41 @@ pub(crate) fn run_wasm(wasm: &[u8], input: &[u8], metered: bool, repeats: usize)
 pub(crate) struct Prepared {
     engine: Engine,
     pre: wasmtime::InstancePre<WasiP1Ctx>,
-    metered: bool,
+    host: HostConfig,
 }
 
 impl Prepared {
+    /// Compiles `wasm` for `kiln run`'s configuration (Kiln's modules and
+    /// Javy's alike), metered or not: a figure here is what `kiln run
+    /// --stats` shows.
     pub(crate) fn new(wasm: &[u8], metered: bool) -> Result<Self> {
-        let mut config = Config::new();
-        config.consume_fuel(metered);
-        let engine = Engine::new(&config)?;
+        let host = HostConfig { fuel: metered, ..HostConfig::run() };
+        let engine = host.engine()?;
         let module = Module::new(&engine, wasm)?;
         let mut linker: Linker<WasiP1Ctx> = Linker::new(&engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx)?;
         let pre = linker.instantiate_pre(&module)?;
-        Ok(Prepared { engine, pre, metered })
+        Ok(Prepared { engine, pre, host })
     }
 
     /// One instantiate + `_start`: its wall time, fuel (0 unless metered)
-    /// and final linear memory size.
+    /// and final linear memory size. Runs on a thread with the stack `kiln
+    /// run` gives (the time starts on it).
     pub(crate) fn run(&self, input: &[u8]) -> Result<(Duration, u64, u64)> {
-        let stdout = MemoryOutputPipe::new(usize::MAX >> 1);
-        let stderr = MemoryOutputPipe::new(1 << 20);
-        let wasi = wasmtime_wasi::WasiCtxBuilder::new().stdin(MemoryInputPipe::new(input.to_vec())).stdout(stdout).stderr(stderr.clone()).build_p1();
-        let mut store = Store::new(&self.engine, wasi);
-        if self.metered {
+        kiln_host::on_large_stack("kiln-bench", self.host.thread_stack(), || self.run_here(input))?
+    }
+
+    fn run_here(&self, input: &[u8]) -> Result<(Duration, u64, u64)> {
+        let mut wasi = wasmtime_wasi::WasiCtxBuilder::new();
+        let stdio = Stdio::in_memory(input.to_vec(), 1 << 30);
+        let captured = stdio.apply(&mut wasi);
+        let mut store = Store::new(&self.engine, wasi.build_p1());
+        if self.host.fuel {
             store.set_fuel(u64::MAX)?;
         }
+        // Epoch interruption is on in every host configuration: a deadline
+        // no run reaches (nothing increments the epoch here).
+        store.set_epoch_deadline(u64::MAX);
         let started = Instant::now();
         let instance = self.pre.instantiate(&mut store)?;
         let result = instance.get_typed_func::<(), ()>(&mut store, kiln_abi::exports::START)?.call(&mut store, ());
@@ -220,10 +230,10 @@ impl Prepared {
         if let Err(e) = result {
             match e.downcast_ref::<wasmtime_wasi::I32Exit>() {
                 Some(exit) if exit.0 == 0 => {}
-                _ => bail!("module failed: {e:#}\n{}", String::from_utf8_lossy(&stderr.contents())),
+                _ => bail!("module failed: {e:#}\n{}", String::from_utf8_lossy(&captured.stderr())),
             }
         }
-        let fuel = if self.metered { u64::MAX - store.get_fuel()? } else { 0 };
+        let fuel = if self.host.fuel { u64::MAX - store.get_fuel()? } else { 0 };
         let memory_bytes = instance.get_memory(&mut store, "memory").map_or(0, |m| m.data_size(&store) as u64);
         Ok((time, fuel, memory_bytes))
     }

@@ -3,10 +3,10 @@
 
 use crate::error::Error;
 use std::time::{Duration, Instant};
-use wasmtime::{Config, Engine, Linker, Module, Store, Trap};
+use kiln_host::{HostConfig, Stdio};
+use wasmtime::{Engine, Linker, Module, Store, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 
 /// Limits and arguments for one run.
 #[derive(Debug, Clone, Default)]
@@ -137,7 +137,7 @@ pub struct RunReport {
 pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunReport, Error> {
     // Wasm runs on the calling thread's stack; give it a thread whose stack
     // holds the wasm stack limit plus room for the host's own frames.
-    kiln_host::on_large_stack("kiln-run", WASM_STACK + HOST_STACK, || run_on_this_thread(name, wasm, options))
+    kiln_host::on_large_stack("kiln-run", HostConfig::run().thread_stack(), || run_on_this_thread(name, wasm, options))
         .map_err(|e| Error::Run(format!("starting the run thread: {e}")))?
 }
 
@@ -147,35 +147,16 @@ pub fn run_module(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunRe
 pub const WASM_STACK: usize = kiln_abi::stack::RUN_WASM_STACK;
 
 /// Names `kiln run`'s entries in the compiled-code cache. It changes with
-/// the wasmtime configuration below where wasmtime would not notice (the
-/// memory image is baked into the compiled artifact).
+/// [`HostConfig::run`] where wasmtime's compatibility hash would not notice
+/// (the dense-image size: the memory image is baked into the compiled
+/// artifact).
 const RUN_CACHE_PURPOSE: &str = "run-dense256m";
-
-/// Memory images up to this size are mapped copy-on-write however sparse
-/// their data (wasmtime's default: 16 MiB).
-const DENSE_IMAGE_SIZE: u64 = 256 << 20;
-
-/// Stack for the host's frames below and between the wasm frames (WASI
-/// calls run on the same thread).
-const HOST_STACK: usize = 4 << 20;
 
 fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<RunReport, Error> {
     if !wasm.starts_with(b"\0asm") {
         return Err(Error::NotWasm { path: name.into(), reason: "it does not start with the wasm magic bytes `\\0asm`".into() });
     }
-    let mut config = Config::new();
-    config.consume_fuel(true);
-    // Always on, so that cached compiled modules fit every run's config.
-    config.epoch_interruption(true);
-    // wasmtime checks the wasm stack against the async stack size even
-    // though nothing here runs async.
-    config.async_stack_size(WASM_STACK + HOST_STACK);
-    config.max_wasm_stack(WASM_STACK);
-    // A snapshot's data can lie sparsely in a large memory (a big program's
-    // parser grew the heap, then freed most of it). By default wasmtime then
-    // copies every segment on each instantiation (metered as fuel: ~1 per
-    // byte) instead of mapping one copy-on-write image; allow such images.
-    config.memory_guaranteed_dense_image_size(DENSE_IMAGE_SIZE);
+    let mut config = HostConfig::run().wasmtime();
     // A module not seen before still shares nearly all its code with every
     // other Kiln module (the engine's): Cranelift finds those functions in
     // the cache instead of compiling them.
@@ -229,8 +210,9 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
     let mut argv = vec![name.to_string()];
     argv.extend(options.args.iter().cloned());
     let mut wasi = WasiCtxBuilder::new();
-    wasi.inherit_stdio().args(&argv);
-    let captured = if options.capture_stdio { Some(capture_stdio(&mut wasi)?) } else { None };
+    wasi.args(&argv);
+    let (stdio, input_bytes) = if options.capture_stdio { all_of_stdin()? } else { (Stdio::inherit(), None) };
+    let captured = stdio.apply(&mut wasi);
     let wasi = wasi.build_p1();
     let limits = MemoryCap { max: options.max_memory, refused: false, peak: 0 };
     let mut store = Store::new(&engine, RunState { wasi, limits });
@@ -275,7 +257,7 @@ fn run_on_this_thread(name: &str, wasm: &[u8], options: &RunOptions) -> Result<R
 
     let memory_refused = store.data().limits.refused;
     let peak_memory = store.data().limits.peak as u64;
-    let stdio = captured.map(|(input_bytes, stdout, stderr)| CapturedStdio { input_bytes, stdout: stdout.contents().to_vec(), stderr: stderr.contents().to_vec() });
+    let stdio = input_bytes.map(|input_bytes| CapturedStdio { input_bytes, stdout: captured.stdout(), stderr: captured.stderr() });
     let outcome = match result {
         Ok(()) => Outcome::Exited(0),
         Err(error) => {
@@ -329,16 +311,14 @@ fn linked_engine(name: &str, wasm: &[u8], options: &RunOptions) -> Result<Option
     }
 }
 
-/// Gives the module all of the process's stdin, read now, and memory pipes
-/// for stdout and stderr; returns stdin's length and the two pipes.
-fn capture_stdio(wasi: &mut WasiCtxBuilder) -> Result<(u64, MemoryOutputPipe, MemoryOutputPipe), Error> {
+/// Stdio that gives the module all of the process's stdin, read now, and
+/// keeps stdout and stderr in memory; with stdin's length.
+fn all_of_stdin() -> Result<(Stdio, Option<u64>), Error> {
     use std::io::Read;
     let mut input = Vec::new();
     std::io::stdin().read_to_end(&mut input).map_err(|e| Error::Run(format!("reading stdin: {e}")))?;
-    let (stdout, stderr) = (MemoryOutputPipe::new(CAPTURE_LIMIT), MemoryOutputPipe::new(CAPTURE_LIMIT));
     let input_bytes = input.len() as u64;
-    wasi.stdin(MemoryInputPipe::new(input)).stdout(stdout.clone()).stderr(stderr.clone());
-    Ok((input_bytes, stdout, stderr))
+    Ok((Stdio::in_memory(input, CAPTURE_LIMIT), Some(input_bytes)))
 }
 
 /// Where a Kiln module wants to be told its native stack: the address in

@@ -1,6 +1,10 @@
 //! What Kiln's wasmtime hosts share: `kiln run` (compiler/src/runner.rs),
 //! the snapshotter (snapshot/) and the benchmark (bench/).
 //!
+//! - [`HostConfig`]: the wasmtime configuration (fuel, wasm stack, epoch
+//!   interruption, copy-on-write images) and the thread stack it needs;
+//! - [`Stdio`]: a module's stdin, stdout and stderr, the process's own or
+//!   in memory ([`Captured`] reads them back);
 //! - [`ModuleCache`]: compiled modules on disk, keyed by wasmtime's own
 //!   compatibility hash and the wasm bytes, bounded in size (least recently
 //!   used entries go first), with Cranelift's incremental cache beside it
@@ -19,12 +23,16 @@
 
 mod cache;
 mod canonical;
+mod config;
 mod incremental;
+mod stdio;
 mod watched;
 mod write;
 
 pub use cache::{DEFAULT_CACHE_LIMIT, ModuleCache};
 pub use canonical::Split;
+pub use config::HostConfig;
 pub use incremental::IncrementalStore;
+pub use stdio::{Captured, Input, Output, Stdio};
 pub use watched::{Watchdog, on_large_stack};
 pub use write::write_atomically;

@@ -49,15 +49,17 @@ use wasmtime_wizer::{InstanceState, SnapshotVal, Wizer};
 /// The engine's build-time entry point.
 pub const INIT_EXPORT: &str = kiln_abi::exports::INIT;
 
-/// The most native stack the engine's compiled code may use while it
-/// initializes. With wasmtime's default (512 KiB) the parser ran out of
+/// How the init runs: unmetered, with much more native stack than
+/// wasmtime's default. With the default (512 KiB) the parser ran out of
 /// native stack at ~30,000 nested brackets, long before its 4 MiB shadow
-/// stack in linear memory was used up; with this much, the shadow stack is
-/// what bounds the nesting depth a program may have.
-const INIT_WASM_STACK: usize = kiln_abi::stack::INIT_WASM_STACK;
-/// The host thread that runs the init: room for [`INIT_WASM_STACK`] plus
-/// wasmtime's and WASI's own frames. Only the pages touched are committed.
-const INIT_HOST_STACK: usize = INIT_WASM_STACK + (8 << 20);
+/// stack in linear memory was used up; with
+/// [`kiln_abi::stack::INIT_WASM_STACK`], the shadow stack is what bounds the
+/// nesting depth a program may have. The thread that runs the init has room
+/// for that plus wasmtime's and WASI's own frames (only the pages touched
+/// are committed).
+fn init_config() -> kiln_host::HostConfig {
+    kiln_host::HostConfig::build_time()
+}
 
 /// Why pre-initialization failed.
 #[derive(Debug, thiserror::Error)]
@@ -158,13 +160,9 @@ impl Snapshotter {
     ///
     /// Fails if wasmtime cannot be configured for this host.
     pub fn new() -> Result<Self, SnapshotError> {
-        let mut config = wasmtime::Config::new();
-        // wasmtime requires the async stack to be as large; no store here is
-        // async, so it is never allocated.
-        config.async_stack_size(INIT_WASM_STACK + (1 << 20)).max_wasm_stack(INIT_WASM_STACK);
-        // The init's time limit is enforced by epoch interruption.
-        config.epoch_interruption(true);
-        let engine = Engine::new(&config).map_err(wasm_error("configuring wasmtime"))?;
+        // The init's time limit is enforced by epoch interruption, which
+        // every host configuration has on.
+        let engine = init_config().engine().map_err(wasm_error("configuring wasmtime"))?;
         Ok(Snapshotter { engine, cache: None, check_memo: std::sync::Mutex::new(None), init_time_limit: DEFAULT_INIT_TIME_LIMIT })
     }
 
@@ -301,10 +299,10 @@ impl Snapshotter {
     }
 
     /// Instantiates `module` under the sealed WASI context and calls its init
-    /// function on a thread with room for [`INIT_WASM_STACK`]. Returns the
+    /// function on a thread with room for its stack ([`init_config`]). Returns the
     /// initialized store and instance and what the init wrote to stderr.
     fn run_init(&self, module: &Module, init_func: &str, init_input: &[u8]) -> Result<(Store<WasiP1Ctx>, Instance, Vec<u8>), SnapshotError> {
-        let (wasi, stderr) = sealed_wasi::build(init_input);
+        let (wasi, captured) = sealed_wasi::build(init_input);
         let mut store = Store::new(&self.engine, wasi);
         let mut linker: Linker<WasiP1Ctx> = Linker::new(&self.engine);
         wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |cx| cx).map_err(wasm_error("linking WASI"))?;
@@ -314,10 +312,10 @@ impl Snapshotter {
         store.set_epoch_deadline(1);
         let limit = self.init_time_limit;
         let watchdog = kiln_host::Watchdog::start(&self.engine, limit);
-        let called = kiln_host::on_large_stack("kiln-init", INIT_HOST_STACK, || call_init(&mut store, &instance, init_func));
+        let called = kiln_host::on_large_stack("kiln-init", init_config().thread_stack(), || call_init(&mut store, &instance, init_func));
         watchdog.stop();
         let called = called.map_err(|e| SnapshotError::Wasm(format!("starting the init thread: {e}")))?;
-        let stderr = stderr.contents().to_vec();
+        let stderr = captured.stderr();
         match called {
             Ok(()) => match read_report(&mut store, &instance)? {
                 None => Ok((store, instance, stderr)),

@@ -10,7 +10,6 @@
 use rand::SeedableRng;
 use std::time::Duration;
 use wasmtime_wasi::p1::WasiP1Ctx;
-use wasmtime_wasi::p2::pipe::{MemoryInputPipe, MemoryOutputPipe};
 use wasmtime_wasi::{HostMonotonicClock, HostWallClock, WasiCtxBuilder};
 
 /// How much the init function may write to stdout or stderr before writes
@@ -42,18 +41,17 @@ impl HostMonotonicClock for FixedMonotonicClock {
     }
 }
 
-/// Builds the sealed context; returns it with a handle on captured stderr.
-pub(crate) fn build(init_input: &[u8]) -> (WasiP1Ctx, MemoryOutputPipe) {
-    let stderr = MemoryOutputPipe::new(CAPTURE_LIMIT);
-    let ctx = WasiCtxBuilder::new()
-        .stdin(MemoryInputPipe::new(init_input.to_vec()))
-        .stdout(MemoryOutputPipe::new(CAPTURE_LIMIT))
-        .stderr(stderr.clone())
+/// Builds the sealed context; returns it with a handle on what the init
+/// writes (its stderr is kept for diagnostics).
+pub(crate) fn build(init_input: &[u8]) -> (WasiP1Ctx, kiln_host::Captured) {
+    let mut builder = WasiCtxBuilder::new();
+    let captured = kiln_host::Stdio::in_memory(init_input.to_vec(), CAPTURE_LIMIT).apply(&mut builder);
+    let ctx = builder
         .wall_clock(FixedWallClock)
         .monotonic_clock(FixedMonotonicClock)
         .secure_random(rand::rngs::StdRng::seed_from_u64(0))
         .insecure_random(rand::rngs::StdRng::seed_from_u64(0))
         .insecure_random_seed(0)
         .build_p1();
-    (ctx, stderr)
+    (ctx, captured)
 }
